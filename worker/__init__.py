@@ -1,0 +1,19 @@
+"""newsmon: a streaming news monitor that alerts on what is new and links back to earlier coverage.
+
+``celery -A worker worker`` finds the Celery app here; it is imported lazily
+so the pure pipeline modules can be used without configuring Celery.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["app"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in {"app", "celery"}:
+        from worker.tasks import app
+
+        return app
+    raise AttributeError(f"module 'worker' has no attribute {name!r}")

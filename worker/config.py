@@ -1,0 +1,223 @@
+"""Settings and feed lists: read once, validated into typed records.
+
+Settings come from the environment (and an optional ``.env`` in the working
+directory, which never overrides a variable already set). Feed lists are YAML
+or OPML files. Every error names the variable or file and the field at fault.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import msgspec
+import yaml
+from lxml import etree
+
+from worker.errors import ConfigError
+from worker.records import Record
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_FEEDS = PACKAGE_DIR / "data" / "feeds.yaml"
+DEFAULT_COVERAGE = PACKAGE_DIR / "data" / "coverage"
+# The shipped rules live at the top of the repository, beside the package.
+DEFAULT_RULES = PACKAGE_DIR.parent / "rules"
+DEFAULT_REDIS_URL = "redis://localhost:6379/0"
+DEFAULT_POLL_INTERVAL = 300.0
+MIN_POLL_INTERVAL = 1.0
+
+
+class Feed(Record):
+    """One feed to poll."""
+
+    id: str
+    url: str
+    title: str = ""
+    interval: float = DEFAULT_POLL_INTERVAL
+
+
+class Settings(Record):
+    redis_url: str = DEFAULT_REDIS_URL
+    feeds_path: Path = DEFAULT_FEEDS
+    rules_path: Path = DEFAULT_RULES
+    coverage_path: Path = DEFAULT_COVERAGE
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    allow_private_networks: bool = False
+    slack_webhook_url: str | None = None
+    smtp_url: str | None = None
+    email_from: str | None = None
+    email_to: tuple[str, ...] = ()
+    namespace: str = "newsmon"
+    metrics_port: int | None = None
+    visibility_timeout: float = 3600.0
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _flag(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ConfigError(name, None, f"expected one of on/off, true/false, 1/0; got {raw!r}")
+
+
+def _seconds(name: str, raw: str, minimum: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(name, None, f"expected a number of seconds; got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(name, None, f"must be at least {minimum:g} seconds; got {raw!r}")
+    return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
+    """Read the NEWSMON_* variables (and ``.env`` when ``dotenv``)."""
+    if environ is None:
+        if dotenv:
+            from dotenv import dotenv_values
+
+            file_values = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+            environ = {**file_values, **os.environ}
+        else:
+            environ = os.environ
+    env = environ
+    fields: dict[str, Any] = {}
+    if url := env.get("NEWSMON_REDIS_URL"):
+        if urlsplit(url).scheme not in {"redis", "rediss", "unix"}:
+            raise ConfigError("NEWSMON_REDIS_URL", None, f"expected a redis:// URL; got {url!r}")
+        fields["redis_url"] = url
+    for name, key in (
+        ("NEWSMON_FEEDS", "feeds_path"),
+        ("NEWSMON_RULES", "rules_path"),
+        ("NEWSMON_COVERAGE", "coverage_path"),
+    ):
+        if raw := env.get(name):
+            path = Path(raw).expanduser()
+            if not path.exists():
+                raise ConfigError(name, None, f"{path} does not exist")
+            fields[key] = path
+    if raw := env.get("NEWSMON_POLL_INTERVAL"):
+        fields["poll_interval"] = _seconds("NEWSMON_POLL_INTERVAL", raw, MIN_POLL_INTERVAL)
+    if raw := env.get("NEWSMON_VISIBILITY_TIMEOUT"):
+        fields["visibility_timeout"] = _seconds("NEWSMON_VISIBILITY_TIMEOUT", raw, 10.0)
+    if "NEWSMON_ALLOW_PRIVATE_NETWORKS" in env:
+        fields["allow_private_networks"] = _flag(
+            "NEWSMON_ALLOW_PRIVATE_NETWORKS", env["NEWSMON_ALLOW_PRIVATE_NETWORKS"]
+        )
+    if url := env.get("NEWSMON_SLACK_WEBHOOK_URL"):
+        if urlsplit(url).scheme not in {"http", "https"}:
+            raise ConfigError("NEWSMON_SLACK_WEBHOOK_URL", None, "expected an https:// URL")
+        fields["slack_webhook_url"] = url
+    if url := env.get("NEWSMON_SMTP_URL"):
+        fields["smtp_url"] = url
+        sender, recipients = env.get("NEWSMON_EMAIL_FROM"), env.get("NEWSMON_EMAIL_TO")
+        if not sender:
+            raise ConfigError("NEWSMON_EMAIL_FROM", None, "must be set when NEWSMON_SMTP_URL is")
+        if not recipients:
+            raise ConfigError("NEWSMON_EMAIL_TO", None, "must be set when NEWSMON_SMTP_URL is")
+        fields["email_from"] = sender
+        fields["email_to"] = tuple(r.strip() for r in recipients.split(",") if r.strip())
+    if raw := env.get("NEWSMON_NAMESPACE"):
+        fields["namespace"] = raw
+    if raw := env.get("NEWSMON_METRICS_PORT"):
+        if not raw.isdigit() or not 0 < int(raw) < 65536:
+            raise ConfigError("NEWSMON_METRICS_PORT", None, f"expected a TCP port; got {raw!r}")
+        fields["metrics_port"] = int(raw)
+    return Settings(**fields)
+
+
+def feed_id(url: str) -> str:
+    """A short stable id for a feed, derived from its URL."""
+    return hashlib.sha256(url.encode()).hexdigest()[:12]
+
+
+class _FeedEntry(msgspec.Struct, forbid_unknown_fields=True):
+    url: str
+    title: str = ""
+    interval: float | None = None
+
+
+class _FeedList(msgspec.Struct, forbid_unknown_fields=True):
+    feeds: list[_FeedEntry]
+
+
+def _check_url(path: Path, field: str, url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError(str(path), field, f"expected an http(s) URL; got {url!r}")
+
+
+def _feeds_from_yaml(path: Path, text: str, default_interval: float) -> list[Feed]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else None
+        raise ConfigError(str(path), where, "not valid YAML") from None
+    if isinstance(data, list):
+        data = {"feeds": data}
+    try:
+        parsed = msgspec.convert(data, _FeedList)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(str(path), None, str(exc)) from None
+    feeds = []
+    for index, entry in enumerate(parsed.feeds):
+        _check_url(path, f"feeds[{index}].url", entry.url)
+        interval = entry.interval if entry.interval is not None else default_interval
+        if interval < MIN_POLL_INTERVAL:
+            raise ConfigError(
+                str(path), f"feeds[{index}].interval", f"must be at least {MIN_POLL_INTERVAL:g}"
+            )
+        feeds.append(Feed(id=feed_id(entry.url), url=entry.url, title=entry.title,
+                          interval=interval))
+    return feeds
+
+
+def _feeds_from_opml(path: Path, data: bytes, default_interval: float) -> list[Feed]:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise ConfigError(str(path), None, f"not valid OPML: {exc}") from None
+    feeds = []
+    for index, outline in enumerate(root.iter("outline")):
+        url = outline.get("xmlUrl")
+        if not url:
+            continue
+        _check_url(path, f"outline[{index}].xmlUrl", url)
+        title = outline.get("title") or outline.get("text") or ""
+        feeds.append(Feed(id=feed_id(url), url=url, title=title, interval=default_interval))
+    if not feeds:
+        raise ConfigError(str(path), "outline", "no outline has an xmlUrl")
+    return feeds
+
+
+def load_feeds(path: Path, default_interval: float = DEFAULT_POLL_INTERVAL) -> tuple[Feed, ...]:
+    """Read a YAML or OPML feed list; duplicates (same URL) are kept once."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(str(path), None, f"cannot read: {exc.strerror}") from None
+    if path.suffix.lower() in {".opml", ".xml"} or data.lstrip().startswith(b"<"):
+        feeds = _feeds_from_opml(path, data, default_interval)
+    else:
+        feeds = _feeds_from_yaml(path, data.decode("utf-8", "replace"), default_interval)
+    unique: dict[str, Feed] = {}
+    for feed in feeds:
+        unique.setdefault(feed.id, feed)
+    return tuple(unique.values())
+
+
+def dump_feeds_yaml(feeds: tuple[Feed, ...]) -> str:
+    """A YAML feed list, as ``newsmon feeds import`` writes it."""
+    entries = [{"url": f.url, "title": f.title, "interval": f.interval} for f in feeds]
+    return yaml.safe_dump({"feeds": entries}, sort_keys=False, allow_unicode=True)

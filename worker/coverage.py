@@ -1,0 +1,202 @@
+"""Earlier coverage: the shipped articles plus every story already alerted.
+
+An alert links back to the coverage it continues. ``Coverage.follow`` ranks
+the coverage items against a story with BM25 over their sentences (bm25s) and
+quotes the sentence that connects them. The same items are the source of the
+figures already known, read with the same fact extractor as stories.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import bm25s
+from bm25s.stopwords import STOPWORDS_EN
+from worker.facts import extract_facts
+
+from worker.errors import ConfigError
+from worker.records import EarlierItem, Fact, KnownFact, Record, Story
+
+#: How many earlier items an alert lists at most.
+EARLIER_LIMIT = 3
+
+_ABBREVIATIONS = frozenset((
+    "mr", "mrs", "ms", "dr", "st", "jr", "sr", "gen", "col", "lt", "sgt", "rep", "sen", "gov",
+    "pres", "prof", "inc", "ltd", "co", "corp", "vs", "etc", "no", "jan", "feb", "mar", "apr",
+    "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k", "u.n", "e.u",
+))
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
+_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+_STOPWORDS = frozenset(STOPWORDS_EN)
+
+
+class CoverageItem(Record):
+    """One piece of earlier coverage: an article we published or an alerted story."""
+
+    id: str
+    title: str
+    url: str
+    published: datetime | None
+    sentences: tuple[str, ...]
+    facts: tuple[Fact, ...]
+    thread_id: str  # the item this one's thread started from (itself for a seed)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a plain text; wrapped lines are joined, abbreviations respected."""
+    sentences: list[str] = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        flat = " ".join(paragraph.split())
+        start = 0
+        for found in _SENTENCE_END.finditer(flat):
+            words = flat[start : found.start() + 1].split()
+            last = words[-1].rstrip(".").lower() if words else ""
+            # "U.S. President", "Jan. 13", "Mr. Kim": not an end of sentence.
+            if last in _ABBREVIATIONS or re.fullmatch(r"(?:[a-z]\.)*[a-z]", last):
+                continue
+            sentences.append(flat[start : found.end()].strip())
+            start = found.end()
+        if tail := flat[start:].strip():
+            sentences.append(tail)
+    return sentences
+
+
+def tokens(text: str) -> list[str]:
+    """Lowercase content words, plural s folded so "troops" meets "troop"."""
+    words = []
+    for word in _WORD.findall(text.lower().replace("’", "'")):
+        word = word.split("'")[0]
+        if word in _STOPWORDS or len(word) < 2:
+            continue
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        words.append(word)
+    return words
+
+
+def load_articles(directory: Path) -> list[CoverageItem]:
+    """The shipped articles: id = file stem, title = first line, the rest as sentences."""
+    paths = sorted(directory.glob("*.txt"))
+    if not paths:
+        raise ConfigError(str(directory), None, "holds no *.txt coverage articles")
+    items = []
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        title, _, body = text.strip().partition("\n")
+        sentences = tuple(split_sentences(body))
+        items.append(
+            CoverageItem(
+                id=path.stem,
+                title=title.strip(),
+                url="",
+                published=None,
+                sentences=sentences,
+                facts=extract_facts(text),
+                thread_id=path.stem,
+            )
+        )
+    return items
+
+
+def item_from_story(story: Story, facts: tuple[Fact, ...], thread_id: str) -> CoverageItem:
+    """An alerted story joins the coverage, so later alerts link back to it."""
+    return CoverageItem(
+        id=story.id,
+        title=story.title,
+        url=story.link,
+        published=story.published,
+        sentences=(story.title, *split_sentences(story.summary)),
+        facts=facts,
+        thread_id=thread_id,
+    )
+
+
+class Coverage:
+    """The coverage known so far, indexed for ranking; grows as alerts are made."""
+
+    def __init__(self, items: Iterable[CoverageItem] = ()) -> None:
+        self.items: list[CoverageItem] = []
+        self._ids: set[str] = set()
+        self._index: bm25s.BM25 | None = None
+        self._sentence_owner: list[int] = []
+        self._sentences: list[str] = []
+        self.extend(items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._ids
+
+    def extend(self, items: Iterable[CoverageItem]) -> None:
+        added = False
+        for item in items:
+            if item.id in self._ids:
+                continue
+            self._ids.add(item.id)
+            self.items.append(item)
+            added = True
+        if added:
+            self._index = None  # rebuilt lazily; coverage grows rarely (once per alert)
+
+    def known_facts(self) -> list[KnownFact]:
+        return [
+            KnownFact(fact=fact, source_id=item.id, source_title=item.title,
+                      published=item.published)
+            for item in self.items
+            for fact in item.facts
+        ]
+
+    def _build(self) -> bm25s.BM25:
+        corpus: list[list[str]] = []
+        self._sentence_owner = []
+        self._sentences = []
+        for position, item in enumerate(self.items):
+            for sentence in (item.title, *item.sentences):
+                corpus.append(tokens(sentence) or ["_"])
+                self._sentence_owner.append(position)
+                self._sentences.append(sentence)
+        index = bm25s.BM25()
+        index.index(corpus, show_progress=False)
+        return index
+
+    def follow(self, story: Story, limit: int = EARLIER_LIMIT) -> tuple[EarlierItem, ...]:
+        """The coverage the story continues, best first, each with its connecting sentence."""
+        if not self.items:
+            return ()
+        if self._index is None:
+            self._index = self._build()
+        query = [t for t in tokens(f"{story.title} {story.summary}")
+                 if t in self._index.vocab_dict]
+        if not query:
+            return ()
+        scores = self._index.get_scores(query)
+        best: dict[int, tuple[float, int]] = {}
+        for sentence_no, score in enumerate(scores.tolist()):
+            if score <= 0:
+                continue
+            owner = self._sentence_owner[sentence_no]
+            if owner not in best or score > best[owner][0]:
+                best[owner] = (score, sentence_no)
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+        return tuple(
+            EarlierItem(
+                id=self.items[owner].id,
+                title=self.items[owner].title,
+                url=self.items[owner].url,
+                quote=self._sentences[sentence_no],
+                score=round(score, 4),
+            )
+            for owner, (score, sentence_no) in ranked
+        )
+
+    def thread_of(self, earlier: Sequence[EarlierItem]) -> str | None:
+        """The thread an alert joins: that of the best-ranked earlier item."""
+        for entry in earlier:
+            for item in self.items:
+                if item.id == entry.id:
+                    return item.thread_id
+        return None

@@ -1,0 +1,262 @@
+"""The pipeline: one feed poll, from bytes on the wire to alerts in the outbox.
+
+::
+
+    fetch ─▶ parse ─▶ dedupe ─▶ normalise ─▶ facts ─▶ match ─▶ coverage ─▶ alerts ─▶ deliver
+    (edge)   (pure)   (store)    (pure)      (pure)   (pure)    (pure)      (pure)    (edge)
+
+``Monitor`` holds what one process knows (rules, their term index, the
+coverage so far) and judges stories: ``assess`` is pure given that knowledge.
+``process_stories`` runs a batch in published order and lets each alert join
+the coverage, so the next story on the thread links back to it. ``poll`` adds
+the edges around it: fetching with conditional GET, feed health, the seen
+store. The daemon (``worker.tasks``), ``newsmon check`` and ``newsmon replay``
+all run this same code; only the stores they are wired with differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+from worker.facts import extract_facts
+from worker.fetch import Fetcher, Validators
+
+from worker.alerts import build_alert
+from worker.coverage import Coverage, CoverageItem, item_from_story
+from worker.dedupe import Fingerprint, fingerprint, near_duplicate_of
+from worker.errors import FeedError, ParseError
+from worker.match import TermIndex, Verdict, judge
+from worker.parse import ParsedFeed, normalise, parse_feed
+from worker.records import Alert, Fact, Record, Story
+from worker.rules import NoveltyKind, Rule
+from worker.state import CoverageLog, FeedState, FeedStateStore, SeenStore
+
+#: Errors back off exponentially from the feed's interval up to this.
+MAX_BACKOFF = timedelta(hours=6)
+#: A feed that failed to parse this many times in a row is "broken": polled daily.
+BROKEN_AFTER = 5
+BROKEN_INTERVAL = timedelta(hours=24)
+#: Poll times are spread by up to this share of the interval.
+JITTER = 0.1
+
+
+class Assessment(Record):
+    """Everything decided about one story: its facts, each rule's verdict, its alerts."""
+
+    story: Story
+    facts: tuple[Fact, ...]
+    verdicts: tuple[Verdict, ...]
+    alerts: tuple[Alert, ...]
+    duplicate_of: str | None = None
+
+
+class Monitor:
+    """Rules and coverage of one process; judges stories against them."""
+
+    def __init__(self, rules: Sequence[Rule], articles: Iterable[CoverageItem],
+                 log: CoverageLog) -> None:
+        self.rules = tuple(rules)
+        self.rules_by_id = {rule.id: rule for rule in self.rules}
+        self.terms = TermIndex(term for rule in self.rules for term in rule.terms())
+        self.coverage = Coverage(articles)
+        self.log = log
+        self._synced = 0
+        self._alerted: dict[str, Fingerprint] = {}  # story id -> fingerprint
+        self._alerted_rules: dict[str, set[str]] = {}  # story id -> rules alerted
+        self.sync()
+
+    def sync(self) -> None:
+        """Take in coverage other workers (or earlier runs) added since we last looked."""
+        items = self.log.coverage_since(self._synced)
+        self._synced += len(items)
+        for item in items:
+            self._remember(item)
+
+    def _remember(self, item: CoverageItem) -> None:
+        self.coverage.extend([item])
+        story = Story(id=item.id, feed_url="", feed_title="", title=item.title, link=item.url,
+                      published=item.published, summary=" ".join(item.sentences[1:]))
+        self._alerted[item.id] = fingerprint(story)
+
+    def assess(self, story: Story, now: datetime) -> Assessment:
+        """Judge one story against every rule and the coverage known now. Pure."""
+        text = f"{story.title}\n{story.summary}"
+        found = self.terms.find(text)
+        candidates = [rule for rule in self.rules if any(
+            term in found for term in rule.require[0])]
+        if not candidates:
+            return Assessment(story=story, facts=(), verdicts=(), alerts=())
+        facts = extract_facts(text)
+        earlier = self.coverage.follow(story)
+        quotes = [item.quote for item in earlier]
+        known = self.coverage.known_facts()
+        duplicate = near_duplicate_of(fingerprint(story), self._alerted.values())
+        verdicts: list[Verdict] = []
+        alerts: list[Alert] = []
+        for rule in candidates:
+            verdict = judge(rule, story, facts, found, known, quotes)
+            if (verdict.fired and duplicate is not None
+                    and rule.novelty.kind is not NoveltyKind.NEW_FIGURE
+                    and rule.id in self._alerted_rules.get(duplicate, set())):
+                # The same story from another outlet: one alert, unless it adds a figure.
+                verdict = Verdict(rule_id=rule.id, fired=False,
+                                  reason=f"same story as already alerted {duplicate}")
+            verdicts.append(verdict)
+            if verdict.match is not None and verdict.fired:
+                alerts.append(build_alert(
+                    story, verdict.match, severity=rule.severity, facts=facts, earlier=earlier,
+                    thread_id=self.coverage.thread_of(earlier), now=now))
+        return Assessment(story=story, facts=facts, verdicts=tuple(verdicts),
+                          alerts=tuple(alerts), duplicate_of=duplicate)
+
+    def learn(self, assessment: Assessment) -> None:
+        """An alerted story joins the coverage (locally and in the shared log)."""
+        if not assessment.alerts:
+            return
+        story = assessment.story
+        self._alerted_rules.setdefault(story.id, set()).update(
+            alert.rule_id for alert in assessment.alerts)
+        if story.id in self.coverage:
+            return
+        item = item_from_story(story, assessment.facts, assessment.alerts[0].thread_id)
+        self.log.append_coverage(item)
+        self.sync()
+        if story.id not in self.coverage:  # a log that does not echo (never in practice)
+            self._remember(item)
+
+    def process_stories(self, stories: Iterable[Story], now: datetime) -> list[Assessment]:
+        """Assess stories in published order; each alerted one becomes coverage."""
+        assessments = []
+        epoch = datetime.min.replace(tzinfo=UTC)
+        for story in sorted(stories, key=lambda s: (s.published or epoch, s.id)):
+            assessment = self.assess(story, now)
+            self.learn(assessment)
+            assessments.append(assessment)
+        return assessments
+
+
+class PollReport(Record):
+    """What one poll of one feed did; logged and shown by ``newsmon feeds``."""
+
+    feed_id: str
+    url: str
+    status: str  # "new", "not-modified", "unchanged", "skipped", "gone", "error"
+    entries: int = 0
+    new_entries: int = 0
+    alerts: tuple[Alert, ...] = ()
+    error: str | None = None
+
+
+def process_body(monitor: Monitor, seen: SeenStore, parsed: ParsedFeed, *, feed_url: str,
+                 feed_title: str, now: datetime) -> tuple[list[Assessment], list[str]]:
+    """New entries of a parsed feed → assessments, and the keys to mark seen once saved."""
+    keys = [entry.key for entry in parsed.entries]
+    fresh = set(seen.unseen(keys))
+    title = parsed.title or feed_title
+    stories = [normalise(entry, feed_url=feed_url, feed_title=title)
+               for entry in parsed.entries if entry.key in fresh]
+    monitor.sync()
+    return monitor.process_stories(stories, now), [k for k in keys if k in fresh]
+
+
+def _stable_fraction(feed_id: str) -> float:
+    return int(hashlib.sha256(feed_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+
+def next_poll_after(state: FeedState, interval: float, now: datetime,
+                    rng: random.Random | None = None) -> datetime:
+    """When to poll next: the interval, backed off after errors, jittered."""
+    base = timedelta(seconds=interval)
+    if state.consecutive_errors:
+        base = min(base * 2 ** min(state.consecutive_errors, 16), MAX_BACKOFF)
+        if state.last_status == "broken":
+            base = BROKEN_INTERVAL
+    jitter = (rng or random).uniform(-JITTER, JITTER)
+    return now + base * (1 + jitter)
+
+
+def poll(
+    feed_id: str,
+    url: str,
+    title: str,
+    interval: float,
+    *,
+    fetcher: Fetcher,
+    feeds: FeedStateStore,
+    seen: SeenStore,
+    monitor: Monitor,
+    sink: Callable[[Alert], None],
+    now: datetime,
+    force: bool = False,
+) -> PollReport:
+    """Poll one feed once. Feed errors become a report, never an exception.
+
+    Each alert goes to ``sink`` (the outbox) before its entry is marked seen,
+    so a crash in between repeats the work (alerts are idempotent) and never
+    loses an alert.
+    """
+    state = feeds.get_feed(feed_id) or FeedState(feed_id=feed_id, url=url)
+    if state.disabled:
+        return PollReport(feed_id=feed_id, url=state.url, status="skipped", error=state.disabled)
+    if not force and state.next_poll is not None and now < state.next_poll:
+        return PollReport(feed_id=feed_id, url=state.url, status="skipped",
+                          error=f"next poll at {state.next_poll.isoformat()}")
+
+    def save(next_poll: datetime | None = None, **changes: object) -> None:
+        updated = msgspec.structs.replace(state, last_poll=now, **changes)
+        next_poll = next_poll or next_poll_after(updated, interval, now)
+        feeds.put_feed(msgspec.structs.replace(updated, next_poll=next_poll))
+
+    try:
+        result = fetcher.fetch(state.url, Validators(etag=state.etag,
+                                                     last_modified=state.last_modified))
+    except FeedError as error:
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is not None:
+            # 429/503: the publisher asked us to wait; that is no fault of the feed.
+            wait = timedelta(seconds=max(retry_after, interval))
+            save(last_status=f"rate-limited: {error.problem}", next_poll=now + wait)
+        else:
+            save(last_status=f"error: {error.problem}",
+                 consecutive_errors=state.consecutive_errors + 1)
+        return PollReport(feed_id=feed_id, url=state.url, status="error", error=str(error))
+
+    moved = {"url": result.moved_to} if result.moved_to else {}
+    if result.status == 410:
+        save(last_status="410", disabled="gone (HTTP 410): the publisher removed this feed",
+             **moved)
+        return PollReport(feed_id=feed_id, url=state.url, status="gone",
+                          error=f"{state.url}: HTTP 410 Gone; feed disabled")
+    if result.status == 304:
+        save(last_status="304", consecutive_errors=0, **moved)
+        return PollReport(feed_id=feed_id, url=state.url, status="not-modified")
+
+    validators = {"etag": result.validators.etag,
+                  "last_modified": result.validators.last_modified}
+    body_hash = hashlib.sha256(result.body).hexdigest()[:32]
+    if body_hash == state.body_hash:
+        save(last_status="200", consecutive_errors=0, **validators, **moved)
+        return PollReport(feed_id=feed_id, url=state.url, status="unchanged")
+    try:
+        parsed = parse_feed(result.body, result.final_url, content_type=result.content_type)
+    except ParseError as error:
+        errors = state.consecutive_errors + 1
+        save(last_status="broken" if errors >= BROKEN_AFTER else f"error: {error.problem}",
+             consecutive_errors=errors, **moved)
+        return PollReport(feed_id=feed_id, url=state.url, status="error", error=str(error))
+
+    assessments, fresh_keys = process_body(monitor, seen, parsed, feed_url=url,
+                                           feed_title=title, now=now)
+    alerts = tuple(alert for a in assessments for alert in a.alerts)
+    for alert in alerts:
+        sink(alert)
+    report = PollReport(feed_id=feed_id, url=state.url, status="new",
+                        entries=len(parsed.entries), new_entries=len(fresh_keys), alerts=alerts)
+    save(last_status="200", consecutive_errors=0, body_hash=body_hash,
+         entries_seen=state.entries_seen + len(fresh_keys), **validators, **moved)
+    seen.mark(fresh_keys)
+    return report

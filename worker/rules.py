@@ -1,0 +1,152 @@
+"""Watch rules: YAML files in a directory, validated once into ``Rule`` records.
+
+A user adds a rule by adding a file. Errors name the file and the field.
+
+A rule file looks like this (see ``rules/*.yaml`` for the shipped ones)::
+
+    id: casualty-figure          # unique; lowercase words joined by hyphens
+    name: New North Korean casualty figure
+    severity: high               # low | medium | high
+    require:                     # every group needs one of its terms
+      - [north korean, dprk, pyongyang]
+      - [killed, wounded, casualt*]   # a trailing * matches any word ending
+    exclude: [prisoner swap]     # any of these terms silences the rule
+    novelty:
+      kind: new-figure           # new-figure | new-development | any
+      fact: casualty             # new-figure: which facts count
+      subject: north_korean
+    channels: [console, slack, email]   # optional; default: every configured one
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from pathlib import Path
+
+import msgspec
+import yaml
+
+from worker.errors import ConfigError
+from worker.records import FactKind, Record
+
+RULE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SEVERITIES = ("low", "medium", "high")
+CHANNELS = ("console", "slack", "email")
+
+
+class NoveltyKind(enum.StrEnum):
+    NEW_FIGURE = "new-figure"  # alert only on a figure no earlier coverage reported
+    NEW_DEVELOPMENT = "new-development"  # alert on an event the coverage does not restate
+    ANY = "any"  # plain keyword alert
+
+
+class Novelty(Record):
+    kind: NoveltyKind = NoveltyKind.ANY
+    fact: FactKind | None = None
+    subject: str | None = None
+    events: tuple[str, ...] = ()  # new-development: words that signal something happened
+    fact_kinds: tuple[FactKind, ...] = ()  # new-development: a new fact of these kinds counts
+
+
+class Rule(Record, kw_only=True):
+    id: str
+    name: str
+    severity: str = "medium"
+    require: tuple[tuple[str, ...], ...]
+    exclude: tuple[str, ...] = ()
+    novelty: Novelty = Novelty()
+    channels: tuple[str, ...] | None = None
+    source: str = ""  # the file it was read from
+
+    def terms(self) -> set[str]:
+        """Every term the rule looks for, for the matcher's automaton."""
+        terms = {t for group in self.require for t in group}
+        terms.update(self.exclude)
+        terms.update(self.novelty.events)
+        return terms
+
+
+def _normalise_term(term: str) -> str:
+    return " ".join(term.lower().split())
+
+
+def _validate(rule: Rule, path: Path) -> Rule:
+    source = str(path)
+    if not RULE_ID.match(rule.id):
+        raise ConfigError(source, "id", f"{rule.id!r} is not lowercase words joined by hyphens")
+    if rule.severity not in SEVERITIES:
+        raise ConfigError(source, "severity", f"expected one of {', '.join(SEVERITIES)}")
+    if not rule.require or any(not group for group in rule.require):
+        raise ConfigError(source, "require", "needs at least one non-empty group of terms")
+    for field, terms in (
+        ("require", [t for g in rule.require for t in g]),
+        ("exclude", rule.exclude),
+        ("novelty.events", rule.novelty.events),
+    ):
+        for term in terms:
+            if not _normalise_term(term).rstrip("*"):
+                raise ConfigError(source, field, "contains an empty term")
+            if "*" in term.rstrip("*"):
+                raise ConfigError(source, field, f"{term!r}: * may only end a term")
+    if rule.channels is not None:
+        unknown = sorted(set(rule.channels) - set(CHANNELS))
+        if unknown:
+            raise ConfigError(source, "channels", f"unknown channel {unknown[0]!r}; "
+                              f"expected some of {', '.join(CHANNELS)}")
+    novelty = rule.novelty
+    if novelty.kind is NoveltyKind.NEW_FIGURE and novelty.fact is None:
+        raise ConfigError(source, "novelty.fact", "new-figure needs the kind of fact to compare")
+    if novelty.kind is NoveltyKind.NEW_DEVELOPMENT and not novelty.events:
+        raise ConfigError(source, "novelty.events", "new-development needs event terms")
+    return msgspec.structs.replace(
+        rule,
+        require=tuple(tuple(_normalise_term(t) for t in g) for g in rule.require),
+        exclude=tuple(_normalise_term(t) for t in rule.exclude),
+        novelty=msgspec.structs.replace(
+            novelty, events=tuple(_normalise_term(t) for t in novelty.events)
+        ),
+        source=source,
+    )
+
+
+def _field_of(error: msgspec.ValidationError) -> str | None:
+    # msgspec says "... - at `$.novelty.kind`"; keep the path for the user.
+    match = re.search(r"at `\$\.?([^`]*)`", str(error))
+    return match.group(1) if match else None
+
+
+def load_rule(path: Path) -> Rule:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(str(path), None, f"cannot read: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else None
+        raise ConfigError(str(path), where, "not valid YAML") from None
+    if not isinstance(data, dict):
+        raise ConfigError(str(path), None, "expected a mapping of rule fields")
+    try:
+        rule = msgspec.convert(data, Rule)
+    except msgspec.ValidationError as exc:
+        problem = str(exc).split(" - at ")[0]
+        raise ConfigError(str(path), _field_of(exc), problem) from None
+    return _validate(rule, path)
+
+
+def load_rules(directory: Path) -> tuple[Rule, ...]:
+    """Every ``*.yaml``/``*.yml`` file in ``directory``, in file-name order."""
+    if not directory.is_dir():
+        raise ConfigError(str(directory), None, "is not a directory of rule files")
+    paths = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
+    if not paths:
+        raise ConfigError(str(directory), None, "holds no *.yaml rule files")
+    rules: dict[str, Rule] = {}
+    for path in paths:
+        rule = load_rule(path)
+        if rule.id in rules:
+            raise ConfigError(str(path), "id", f"{rule.id!r} is also used by "
+                              f"{rules[rule.id].source}")
+        rules[rule.id] = rule
+    return tuple(rules.values())

@@ -1,0 +1,194 @@
+"""Where the worker keeps what it must remember: Redis for the daemon, memory for dry runs.
+
+Three small stores, each a Protocol with a Redis and an in-memory
+implementation: which entries were already seen, each feed's poll state, and
+the log of coverage made by alerts (so every worker, and every restart, knows
+the figures already reported). ``newsmon replay`` and ``newsmon check`` use the
+memory versions, so they never touch the daemon's state.
+
+Redis keys all start with the namespace (``newsmon`` by default)::
+
+    {ns}:seen:{entry key}      entry seen marker, expiring (SET EX)
+    {ns}:feed:{feed id}        feed state (msgspec JSON)
+    {ns}:coverage              list of coverage items made by alerts (JSON)
+    {ns}:lock:poll:{feed id}   a feed's poll lock (SET NX PX)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from datetime import datetime
+from typing import Any, ParamSpec, Protocol, TypeVar
+
+import msgspec
+import redis
+
+from worker.coverage import CoverageItem
+from worker.errors import StateUnavailableError
+from worker.records import Record
+
+#: Seen-entry markers expire: an entry gone from its feed for this long is forgotten.
+SEEN_TTL_SECONDS = 90 * 24 * 3600
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class FeedState(Record):
+    """What the worker remembers of one feed between polls."""
+
+    feed_id: str
+    url: str  # where to poll now (updated by a permanent redirect)
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_poll: datetime | None = None
+    last_status: str | None = None  # "200", "304", "error: ...", ...
+    next_poll: datetime | None = None
+    entries_seen: int = 0
+    consecutive_errors: int = 0
+    disabled: str | None = None  # why the feed is no longer polled
+
+
+class SeenStore(Protocol):
+    def unseen(self, keys: Sequence[str]) -> list[str]: ...
+    def mark(self, keys: Sequence[str]) -> None: ...
+
+
+class FeedStateStore(Protocol):
+    def get_feed(self, feed_id: str) -> FeedState | None: ...
+    def put_feed(self, state: FeedState) -> None: ...
+
+
+class CoverageLog(Protocol):
+    def append_coverage(self, item: CoverageItem) -> None: ...
+    def coverage_since(self, position: int) -> list[CoverageItem]: ...
+
+
+class MemoryState:
+    """All three stores in memory: a clean slate for replay and check."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+        self.feeds: dict[str, FeedState] = {}
+        self.coverage: list[CoverageItem] = []
+
+    def unseen(self, keys: Sequence[str]) -> list[str]:
+        return [key for key in keys if key not in self.seen]
+
+    def mark(self, keys: Sequence[str]) -> None:
+        self.seen.update(keys)
+
+    def get_feed(self, feed_id: str) -> FeedState | None:
+        return self.feeds.get(feed_id)
+
+    def put_feed(self, state: FeedState) -> None:
+        self.feeds[state.feed_id] = state
+
+    def append_coverage(self, item: CoverageItem) -> None:
+        self.coverage.append(item)
+
+    def coverage_since(self, position: int) -> list[CoverageItem]:
+        return self.coverage[position:]
+
+
+def _converting(method: Callable[P, T]) -> Callable[P, T]:
+    """Turn redis' connection errors into StateUnavailableError at this boundary."""
+
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return method(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise StateUnavailableError(f"Redis is unreachable: {exc}") from exc
+
+    wrapper.__name__ = method.__name__
+    wrapper.__doc__ = method.__doc__
+    return wrapper
+
+
+_feed_decoder = msgspec.json.Decoder(FeedState)
+_coverage_decoder = msgspec.json.Decoder(CoverageItem)
+
+
+class RedisState:
+    """All three stores in Redis, under one namespace."""
+
+    def __init__(self, client: redis.Redis, namespace: str = "newsmon") -> None:
+        self.redis = client
+        self.ns = namespace
+
+    @classmethod
+    def from_url(cls, url: str, namespace: str = "newsmon") -> RedisState:
+        client = redis.Redis.from_url(
+            url, socket_connect_timeout=5, socket_timeout=10, health_check_interval=30
+        )
+        return cls(client, namespace)
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.ns, *parts))
+
+    @_converting
+    def ping(self) -> bool:
+        return bool(self.redis.ping())
+
+    @_converting
+    def unseen(self, keys: Sequence[str]) -> list[str]:
+        """The keys not seen before, in one round trip for the whole feed."""
+        if not keys:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.exists(self.key("seen", key))
+        return [key for key, found in zip(keys, pipe.execute(), strict=True) if not found]
+
+    @_converting
+    def mark(self, keys: Sequence[str]) -> None:
+        if not keys:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        for key in keys:
+            pipe.set(self.key("seen", key), b"", ex=SEEN_TTL_SECONDS)
+        pipe.execute()
+
+    @_converting
+    def get_feed(self, feed_id: str) -> FeedState | None:
+        raw = self.redis.get(self.key("feed", feed_id))
+        return _feed_decoder.decode(raw) if raw else None
+
+    @_converting
+    def put_feed(self, state: FeedState) -> None:
+        self.redis.set(self.key("feed", state.feed_id), msgspec.json.encode(state))
+
+    @_converting
+    def append_coverage(self, item: CoverageItem) -> None:
+        self.redis.rpush(self.key("coverage"), msgspec.json.encode(item))
+
+    @_converting
+    def coverage_since(self, position: int) -> list[CoverageItem]:
+        raw: list[Any] = self.redis.lrange(self.key("coverage"), position, -1)  # type: ignore[assignment]
+        return [_coverage_decoder.decode(item) for item in raw]
+
+    @contextmanager
+    def poll_lock(self, feed_id: str, ttl: float) -> Iterator[bool]:
+        """Hold the feed's poll lock, if nobody else does; yields whether we got it."""
+        key = self.key("lock", "poll", feed_id)
+        token = uuid.uuid4().hex
+        try:
+            acquired = bool(self.redis.set(key, token, nx=True, px=int(ttl * 1000)))
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise StateUnavailableError(f"Redis is unreachable: {exc}") from exc
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                self._release(key, token)
+
+    _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
+
+    def _release(self, key: str, token: str) -> None:
+        # Only the holder releases: a lock that expired and was taken by another
+        # poll must not be deleted by the slow first one.
+        with suppress(redis.ConnectionError, redis.TimeoutError):  # it expires on its own
+            self.redis.eval(self._RELEASE, 1, key, token)

@@ -1,0 +1,167 @@
+"""Celery: the app, beat's schedule and the thin tasks around the pipeline.
+
+Tasks pass ids, never objects; they own retries and time limits and nothing
+else. Every task is idempotent, so late acknowledgement (a task redelivered
+after a worker died) does no harm:
+
+- ``poll_feed(feed_id)``: holds the feed's poll lock, runs ``pipeline.poll``,
+  puts alerts in the outbox and queues their delivery;
+- ``deliver_alert(alert_id)``: the outbox sends each channel at most once;
+- ``deliver_pending()``: re-queues alerts whose delivery was interrupted
+  (run at worker start and every minute).
+
+Retry countdowns are capped far below the broker's visibility timeout: a
+longer wait (a feed's Retry-After) is stored as the feed's next poll time and
+honoured by ``poll``, not held in a countdown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from celery import Celery, Task
+from celery.signals import worker_ready
+
+from worker.config import load_feeds, load_settings
+from worker.errors import StateUnavailableError, TransientDeliveryError
+from worker.pipeline import poll
+from worker.wiring import Runtime, build_runtime
+
+log = structlog.get_logger("newsmon.tasks")
+
+settings = load_settings()
+
+#: No countdown may exceed this: well inside the visibility timeout.
+MAX_COUNTDOWN = min(300.0, settings.visibility_timeout / 4)
+PENDING_SWEEP_SECONDS = 60.0
+
+app = Celery("newsmon", broker=settings.redis_url)
+app.conf.update(
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    task_ignore_result=True,
+    worker_prefetch_multiplier=1,
+    task_serializer="json",
+    accept_content=["json"],
+    broker_connection_retry_on_startup=True,
+    broker_transport_options={"visibility_timeout": settings.visibility_timeout},
+    worker_hijack_root_logger=False,
+    timezone="UTC",
+)
+
+
+def _feed_offset(feed_id: str, interval: float) -> float:
+    """A stable per-feed delay within 10% of the interval, so feeds don't fire together."""
+    fraction = int(hashlib.sha256(feed_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return round(fraction * interval * 0.1, 3)
+
+
+def beat_schedule() -> dict[str, dict[str, Any]]:
+    """Each feed's poll at its own interval, plus the pending-delivery sweep."""
+    schedule: dict[str, dict[str, Any]] = {
+        "deliver-pending": {
+            "task": "worker.tasks.deliver_pending",
+            "schedule": PENDING_SWEEP_SECONDS,
+            "options": {"expires": PENDING_SWEEP_SECONDS},
+        }
+    }
+    for feed in load_feeds(settings.feeds_path, settings.poll_interval):
+        schedule[f"poll-{feed.id}"] = {
+            "task": "worker.tasks.poll_feed",
+            "schedule": feed.interval,
+            "args": (feed.id,),
+            # A poll still queued when the next one is due is stale: drop it,
+            # so a backlog after downtime does not stampede.
+            "options": {"expires": feed.interval,
+                        "countdown": _feed_offset(feed.id, feed.interval)},
+        }
+    return schedule
+
+
+app.conf.beat_schedule = beat_schedule()
+
+_runtime: Runtime | None = None
+
+
+def runtime() -> Runtime:
+    """This process's runtime, built on first use (after the worker forked)."""
+    global _runtime
+    if _runtime is None:
+        _runtime = build_runtime(settings)
+    return _runtime
+
+
+def _countdown(retries: int, retry_after: float | None = None) -> float:
+    backoff = min(2.0 ** retries, MAX_COUNTDOWN)
+    return min(max(backoff, retry_after or 0.0), MAX_COUNTDOWN)
+
+
+@app.task(bind=True, acks_late=True, max_retries=5, soft_time_limit=90, time_limit=120)
+def poll_feed(self: Task, feed_id: str) -> str:
+    rt = runtime()
+    feed = rt.feeds_by_id.get(feed_id)
+    if feed is None:
+        log.warning("poll.unknown_feed", feed_id=feed_id)
+        return "unknown-feed"
+    bound = log.bind(task_id=self.request.id, feed_id=feed_id, url=feed.url)
+    try:
+        with rt.state.poll_lock(feed_id, ttl=150) as acquired:
+            if not acquired:
+                bound.info("poll.skipped", reason="another poll of this feed is in flight")
+                return "locked"
+            alert_ids: list[str] = []
+
+            def accept(alert: Any) -> None:
+                rt.accept(alert)
+                alert_ids.append(alert.id)
+
+            report = poll(feed.id, feed.url, feed.title, feed.interval, fetcher=rt.fetcher,
+                          feeds=rt.state, seen=rt.state, monitor=rt.monitor, sink=accept,
+                          now=datetime.now(UTC))
+    except StateUnavailableError as exc:
+        bound.warning("poll.redis_unavailable", error=str(exc))
+        raise self.retry(exc=exc, countdown=_countdown(self.request.retries)) from exc
+    for alert_id in alert_ids:
+        deliver_alert.delay(alert_id)
+    bound.info("poll.done", status=report.status, entries=report.entries,
+               new_entries=report.new_entries, alerts=len(alert_ids), error=report.error)
+    return report.status
+
+
+@app.task(bind=True, acks_late=True, max_retries=8, soft_time_limit=60, time_limit=90)
+def deliver_alert(self: Task, alert_id: str) -> str:
+    rt = runtime()
+    bound = log.bind(task_id=self.request.id, alert_id=alert_id)
+    try:
+        rt.outbox.deliver(alert_id)
+    except TransientDeliveryError as exc:
+        if self.request.retries >= self.max_retries:
+            rt.outbox.dead_letter(alert_id, exc.channel, str(exc))
+            bound.error("deliver.dead_letter", channel=exc.channel, error=str(exc))
+            return "dead-letter"
+        bound.warning("deliver.retry", channel=exc.channel, error=str(exc))
+        countdown = _countdown(self.request.retries, exc.retry_after)
+        raise self.retry(exc=exc, countdown=countdown) from exc
+    except StateUnavailableError as exc:
+        bound.warning("deliver.redis_unavailable", error=str(exc))
+        raise self.retry(exc=exc, countdown=_countdown(self.request.retries)) from exc
+    bound.info("deliver.done")
+    return "delivered"
+
+
+@app.task(acks_late=True, soft_time_limit=30, time_limit=60)
+def deliver_pending() -> int:
+    """Queue delivery of alerts whose claims expired (a worker died mid-send)."""
+    pending = runtime().outbox.pending()
+    for alert_id in pending:
+        deliver_alert.delay(alert_id)
+    return len(pending)
+
+
+@worker_ready.connect
+def _sweep_on_start(**_: Any) -> None:
+    # Alerts interrupted by a crash are picked up at once, not a sweep later.
+    deliver_pending.delay()
