@@ -17,7 +17,7 @@ class Label(msgspec.Struct, forbid_unknown_fields=False):
     expected: list[str]
 
 
-class RuleScore(Record):
+class RuleScore(Record, frozen=True):
     rule_id: str
     true_positives: int
     false_positives: int

@@ -31,7 +31,7 @@ DEFAULT_POLL_INTERVAL = 300.0
 MIN_POLL_INTERVAL = 1.0
 
 
-class Feed(Record):
+class Feed(Record, frozen=True):
     """One feed to poll."""
 
     id: str
@@ -40,7 +40,7 @@ class Feed(Record):
     interval: float = DEFAULT_POLL_INTERVAL
 
 
-class Settings(Record):
+class Settings(Record, frozen=True):
     redis_url: str = DEFAULT_REDIS_URL
     feeds_path: Path = DEFAULT_FEEDS
     rules_path: Path = DEFAULT_RULES

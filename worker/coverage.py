@@ -15,9 +15,9 @@ from pathlib import Path
 
 import bm25s
 from bm25s.stopwords import STOPWORDS_EN
-from worker.facts import extract_facts
 
 from worker.errors import ConfigError
+from worker.facts import extract_facts
 from worker.records import EarlierItem, Fact, KnownFact, Record, Story
 
 #: How many earlier items an alert lists at most.
@@ -33,7 +33,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 _STOPWORDS = frozenset(STOPWORDS_EN)
 
 
-class CoverageItem(Record):
+class CoverageItem(Record, frozen=True):
     """One piece of earlier coverage: an article we published or an alerted story."""
 
     id: str

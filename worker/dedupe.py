@@ -22,7 +22,7 @@ from worker.records import Record, Story
 NEAR_DUPLICATE_JACCARD = 0.5
 
 
-class Fingerprint(Record):
+class Fingerprint(Record, frozen=True):
     story_id: str
     link: str
     title_words: frozenset[str]

@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import ahocorasick
-from worker.facts import closest_known, format_fact, same_figure
 
 from worker.coverage import tokens
+from worker.facts import closest_known, format_fact, same_figure
 from worker.records import Change, Fact, KnownFact, Match, Record, Story
 from worker.rules import NoveltyKind, Rule
 
@@ -32,7 +32,7 @@ HEDGES = ("will soon", "soon be", "upcoming", "expected to", "is set to", "are s
           "plans to", "planning to", "to be announced", "would be announced")
 
 
-class Verdict(Record):
+class Verdict(Record, frozen=True):
     """A rule's decision on a story, fired or not, with the reason."""
 
     rule_id: str

@@ -22,13 +22,13 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import msgspec
-from worker.facts import extract_facts
-from worker.fetch import Fetcher, Validators
 
 from worker.alerts import build_alert
 from worker.coverage import Coverage, CoverageItem, item_from_story
 from worker.dedupe import Fingerprint, fingerprint, near_duplicate_of
 from worker.errors import FeedError, ParseError
+from worker.facts import extract_facts
+from worker.fetch import Fetcher, Validators
 from worker.match import TermIndex, Verdict, judge
 from worker.parse import ParsedFeed, normalise, parse_feed
 from worker.records import Alert, Fact, Record, Story
@@ -44,7 +44,7 @@ BROKEN_INTERVAL = timedelta(hours=24)
 JITTER = 0.1
 
 
-class Assessment(Record):
+class Assessment(Record, frozen=True):
     """Everything decided about one story: its facts, each rule's verdict, its alerts."""
 
     story: Story
@@ -139,7 +139,7 @@ class Monitor:
         return assessments
 
 
-class PollReport(Record):
+class PollReport(Record, frozen=True):
     """What one poll of one feed did; logged and shown by ``newsmon feeds``."""
 
     feed_id: str
@@ -206,7 +206,7 @@ def poll(
         return PollReport(feed_id=feed_id, url=state.url, status="skipped",
                           error=f"next poll at {state.next_poll.isoformat()}")
 
-    def save(next_poll: datetime | None = None, **changes: object) -> None:
+    def save(*, next_poll: datetime | None = None, **changes: object) -> None:
         updated = msgspec.structs.replace(state, last_poll=now, **changes)
         next_poll = next_poll or next_poll_after(updated, interval, now)
         feeds.put_feed(msgspec.structs.replace(updated, next_poll=next_poll))
@@ -225,28 +225,28 @@ def poll(
                  consecutive_errors=state.consecutive_errors + 1)
         return PollReport(feed_id=feed_id, url=state.url, status="error", error=str(error))
 
-    moved = {"url": result.moved_to} if result.moved_to else {}
+    if result.moved_to:
+        state = msgspec.structs.replace(state, url=result.moved_to)  # 301/308: follow for good
     if result.status == 410:
-        save(last_status="410", disabled="gone (HTTP 410): the publisher removed this feed",
-             **moved)
+        save(last_status="410", disabled="gone (HTTP 410): the publisher removed this feed")
         return PollReport(feed_id=feed_id, url=state.url, status="gone",
                           error=f"{state.url}: HTTP 410 Gone; feed disabled")
     if result.status == 304:
-        save(last_status="304", consecutive_errors=0, **moved)
+        save(last_status="304", consecutive_errors=0)
         return PollReport(feed_id=feed_id, url=state.url, status="not-modified")
 
-    validators = {"etag": result.validators.etag,
-                  "last_modified": result.validators.last_modified}
+    state = msgspec.structs.replace(state, etag=result.validators.etag,
+                                    last_modified=result.validators.last_modified)
     body_hash = hashlib.sha256(result.body).hexdigest()[:32]
     if body_hash == state.body_hash:
-        save(last_status="200", consecutive_errors=0, **validators, **moved)
+        save(last_status="200", consecutive_errors=0)
         return PollReport(feed_id=feed_id, url=state.url, status="unchanged")
     try:
         parsed = parse_feed(result.body, result.final_url, content_type=result.content_type)
     except ParseError as error:
         errors = state.consecutive_errors + 1
         save(last_status="broken" if errors >= BROKEN_AFTER else f"error: {error.problem}",
-             consecutive_errors=errors, **moved)
+             consecutive_errors=errors)
         return PollReport(feed_id=feed_id, url=state.url, status="error", error=str(error))
 
     assessments, fresh_keys = process_body(monitor, seen, parsed, feed_url=url,
@@ -257,6 +257,6 @@ def poll(
     report = PollReport(feed_id=feed_id, url=state.url, status="new",
                         entries=len(parsed.entries), new_entries=len(fresh_keys), alerts=alerts)
     save(last_status="200", consecutive_errors=0, body_hash=body_hash,
-         entries_seen=state.entries_seen + len(fresh_keys), **validators, **moved)
+         entries_seen=state.entries_seen + len(fresh_keys))
     seen.mark(fresh_keys)
     return report

@@ -23,7 +23,7 @@ class FactKind(enum.StrEnum):
     GAS_VOLUME = "gas_volume"
 
 
-class Story(Record):
+class Story(Record, frozen=True):
     """One feed entry, normalised: plain text, canonical link, aware UTC time."""
 
     id: str  # stable: derived from the feed URL and the entry's own id or link
@@ -35,7 +35,7 @@ class Story(Record):
     summary: str
 
 
-class Fact(Record):
+class Fact(Record, frozen=True):
     """A figure a story reports, typed and normalised.
 
     ``value`` is the low end and ``high`` the high end of a range (equal for a
@@ -55,7 +55,7 @@ class Fact(Record):
     period: str | None = None  # time frame, as written ("in one week")
 
 
-class KnownFact(Record):
+class KnownFact(Record, frozen=True):
     """A fact already reported, with where and when it was reported."""
 
     fact: Fact
@@ -64,14 +64,14 @@ class KnownFact(Record):
     published: datetime | None
 
 
-class Change(Record):
+class Change(Record, frozen=True):
     """A new fact and the closest figure known before it (if any)."""
 
     new: Fact
     previous: KnownFact | None
 
 
-class Match(Record):
+class Match(Record, frozen=True):
     """A rule that fired on a story, and why."""
 
     rule_id: str
@@ -81,7 +81,7 @@ class Match(Record):
     reason: str  # one sentence a person can read
 
 
-class EarlierItem(Record):
+class EarlierItem(Record, frozen=True):
     """A piece of earlier coverage an alert follows, with the connecting sentence."""
 
     id: str
@@ -91,7 +91,7 @@ class EarlierItem(Record):
     score: float
 
 
-class Alert(Record):
+class Alert(Record, frozen=True):
     """What gets delivered: one rule, one story, what changed, what it follows."""
 
     id: str

@@ -41,7 +41,7 @@ class NoveltyKind(enum.StrEnum):
     ANY = "any"  # plain keyword alert
 
 
-class Novelty(Record):
+class Novelty(Record, frozen=True):
     kind: NoveltyKind = NoveltyKind.ANY
     fact: FactKind | None = None
     subject: str | None = None
@@ -49,7 +49,7 @@ class Novelty(Record):
     fact_kinds: tuple[FactKind, ...] = ()  # new-development: a new fact of these kinds counts
 
 
-class Rule(Record, kw_only=True):
+class Rule(Record, frozen=True, kw_only=True):
     id: str
     name: str
     severity: str = "medium"

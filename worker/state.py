@@ -36,7 +36,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class FeedState(Record):
+class FeedState(Record, frozen=True):
     """What the worker remembers of one feed between polls."""
 
     feed_id: str
@@ -167,7 +167,7 @@ class RedisState:
 
     @_converting
     def coverage_since(self, position: int) -> list[CoverageItem]:
-        raw: list[Any] = self.redis.lrange(self.key("coverage"), position, -1)  # type: ignore[assignment]
+        raw: list[Any] = self.redis.lrange(self.key("coverage"), position, -1)
         return [_coverage_decoder.decode(item) for item in raw]
 
     @contextmanager

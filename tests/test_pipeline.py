@@ -1,0 +1,114 @@
+"""One poll through the real edges: a local feed server, a real Redis, the real fetcher."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.servers import LocalHTTPServer, Response
+from tests.test_e2e import NEW_FIGURE, REPEAT, UNRELATED, rss
+from worker.config import DEFAULT_COVERAGE, DEFAULT_RULES
+from worker.coverage import load_articles
+from worker.fetch import Fetcher
+from worker.pipeline import Monitor, PollReport, poll
+from worker.records import Alert
+from worker.rules import load_rules
+from worker.state import RedisState
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2025, 1, 20, 12, tzinfo=UTC)
+
+
+class Poller:
+    """A worker process's view: its own Monitor over the shared Redis state."""
+
+    def __init__(self, redis_url: str, namespace: str) -> None:
+        self.state = RedisState.from_url(redis_url, namespace)
+        self.monitor = Monitor(load_rules(DEFAULT_RULES), load_articles(DEFAULT_COVERAGE),
+                               self.state)
+        self.fetcher = Fetcher(allow_private=True)
+        self.alerts: list[Alert] = []
+
+    def poll(self, url: str, now: datetime = NOW) -> PollReport:
+        return poll("feed1", url, "Local Wire", 60, fetcher=self.fetcher, feeds=self.state,
+                    seen=self.state, monitor=self.monitor, sink=self.alerts.append, now=now)
+
+
+@pytest.fixture
+def poller(redis_base_url: str, namespace: str) -> Poller:
+    return Poller(redis_base_url, namespace)
+
+
+def serve(server: LocalHTTPServer, items: list[tuple[str, str]], etag: str | None = None) -> None:
+    def answer(request):  # type: ignore[no-untyped-def]
+        if etag and request.headers.get("If-None-Match") == etag:
+            return Response(304)
+        headers = {"Content-Type": "application/rss+xml"}
+        if etag:
+            headers["ETag"] = etag
+        return Response(200, rss(items), headers)
+
+    server.routes["/feed.xml"] = answer
+
+
+def test_new_figure_alerts_once_and_repeat_polls_are_conditional(
+        poller: Poller, http_server: LocalHTTPServer) -> None:
+    serve(http_server, [UNRELATED, REPEAT, NEW_FIGURE], etag='"v1"')
+    report = poller.poll(http_server.url("/feed.xml"))
+    assert report.status == "new" and report.new_entries == 3
+    assert [a.rule_id for a in poller.alerts] == ["casualty-figure"]
+    assert poller.alerts[0].earlier[0].id == "000_cec66fe4180fa49a"
+
+    again = poller.poll(http_server.url("/feed.xml"), NOW + timedelta(minutes=2))
+    assert again.status == "not-modified"
+    assert http_server.requests_to("/feed.xml")[-1].headers["If-None-Match"] == '"v1"'
+    assert len(poller.alerts) == 1
+
+
+def test_seen_entries_survive_a_restart(redis_base_url: str, namespace: str,
+                                        http_server: LocalHTTPServer) -> None:
+    serve(http_server, [UNRELATED, NEW_FIGURE])
+    first = Poller(redis_base_url, namespace)
+    first.poll(http_server.url("/feed.xml"))
+    assert len(first.alerts) == 1
+    # A new process (new Monitor, new connection) with a changed body: only the new entry
+    # is processed, and the figure alerted before is known from the shared coverage log.
+    serve(http_server, [UNRELATED, NEW_FIGURE, REPEAT])
+    second = Poller(redis_base_url, namespace)
+    report = second.poll(http_server.url("/feed.xml"), NOW + timedelta(minutes=5))
+    assert report.new_entries == 1
+    assert second.alerts == []
+    assert NEW_FIGURE[0] in {item.title for item in second.monitor.coverage.items}
+
+
+def test_a_broken_feed_is_recorded_not_raised(poller: Poller,
+                                             http_server: LocalHTTPServer) -> None:
+    http_server.routes["/feed.xml"] = lambda request: Response(500, b"oops")
+    report = poller.poll(http_server.url("/feed.xml"))
+    assert report.status == "error" and "500" in (report.error or "")
+    state = poller.state.get_feed("feed1")
+    assert state is not None and state.consecutive_errors == 1
+    assert state.next_poll is not None and state.next_poll > NOW + timedelta(seconds=60)
+    # Backed off: polling before next_poll does nothing.
+    skipped = poller.poll(http_server.url("/feed.xml"), NOW + timedelta(seconds=30))
+    assert skipped.status == "skipped"
+    assert len(http_server.requests_to("/feed.xml")) == 1
+
+
+def test_gone_feed_is_disabled(poller: Poller, http_server: LocalHTTPServer) -> None:
+    http_server.routes["/feed.xml"] = lambda request: Response(410, b"gone")
+    assert poller.poll(http_server.url("/feed.xml")).status == "gone"
+    later = poller.poll(http_server.url("/feed.xml"), NOW + timedelta(days=1))
+    assert later.status == "skipped" and "410" in (later.error or "")
+    assert len(http_server.requests_to("/feed.xml")) == 1
+
+
+def test_not_a_feed_is_a_parse_error(poller: Poller, http_server: LocalHTTPServer,
+                                     tmp_path: Path) -> None:
+    http_server.routes["/feed.xml"] = lambda request: Response(
+        200, b"<html><body>login</body></html>", {"Content-Type": "text/html"})
+    report = poller.poll(http_server.url("/feed.xml"))
+    assert report.status == "error" and report.error

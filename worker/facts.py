@@ -1,0 +1,901 @@
+"""Figures a story reports: casualty counts, money amounts and gas volumes.
+
+``extract_facts`` reads a story's text (title and summary, joined by a newline,
+or a coverage article) and returns the figures in it as ``Fact`` records;
+``same_figure``, ``closest_known`` and ``describe_change`` compare them with
+figures reported before. Everything here is pure.
+
+The reader is a small set of patterns around each number, not a grammar:
+
+* a casualty figure is a count bound to a casualty word, in one of three
+  shapes: count first ("300 North Korean soldiers killed", "over 1,000
+  casualties"), verb first ("killed at least 63 people", "lost 430,000
+  soldiers") or total first ("casualties ... have surpassed 3,000", "death
+  toll rose to 50"). A count bound to nothing of the kind (troops sent,
+  prisoners swapped, distances, years, dates, ages, percentages) is not one.
+* money is a number with a currency sign or word; gas is a number with a
+  cubic-metre unit (tons of LNG are not read: they are mass, not volume).
+* vague words ("dozens", "hundreds", "thousands") are not figures.
+
+Most stories carry no figure at all, so the text is first checked for a
+handful of substrings and left alone when none is there.
+"""
+
+from __future__ import annotations
+
+import bisect
+import html
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import NamedTuple
+
+from worker.records import Change, Fact, FactKind, KnownFact
+
+__all__ = ["closest_known", "describe_change", "extract_facts", "format_fact", "same_figure"]
+
+PEOPLE = "people"
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# -- quick checks: a story without any of these has no fact of that kind ------
+
+_CASUALTY_HINTS = (
+    "kill", "dead", "death", "died", "wound", "injur", "hurt", "casualt", "captur",
+    "missing", "loss", "lost", "toll", "fatalit", "slain", "prisoner", "captive",
+)
+_MONEY_HINTS = ("$", "€", "£", "usd", "eur", "gbp", "dollar", "sterling")
+_GAS_HINTS = ("cubic", "bcm", "mcm", "tcm", "m3", "m³", "cu m", "cu. m")
+
+# -- numbers -------------------------------------------------------------------
+
+_SMALL_NUMBERS = {
+    word: n
+    for n, word in enumerate((
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+        "eighteen", "nineteen",
+    ))
+} | {
+    word: 10 * n
+    for n, word in enumerate(
+        ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"), 2
+    )
+}
+_MAGNITUDES = {
+    "hundred": 100, "thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12,
+}
+_SCALES = _MAGNITUDES | {
+    "dozen": 12, "k": 10**3, "m": 10**6, "mn": 10**6, "mln": 10**6,
+    "b": 10**9, "bn": 10**9, "bln": 10**9, "tn": 10**12,
+}
+
+_SMALL_RE = "|".join(sorted(_SMALL_NUMBERS, key=len, reverse=True))
+_WORD_ITEM = (
+    rf"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)-(?:{_SMALL_RE})"
+    rf"|{_SMALL_RE}|hundred(?:\s+and(?=\s+(?:{_SMALL_RE})\b))?|thousand|million|billion"
+    r"|trillion|dozen)"
+)
+_WORD_NUMBER = (
+    rf"(?:an?\s+(?=(?:hundred|thousand|million|billion|dozen)\b))?"
+    rf"{_WORD_ITEM}(?:[ \t\u00a0]+{_WORD_ITEM})*(?![\w-])"
+)
+# Atomic, so "4,000sq" cannot backtrack to a bare "4".
+_DIGITS = r"(?>\d{1,3}(?:,\d{3})+(?!\d|,\d)|\d+)(?:\.\d+)?"
+_SCALE = (
+    r"(?:[ \t\u00a0]*(?:thousand|million|billion|trillion|dozen)\b"
+    r"|(?:k|mn|mln|m|bn|bln|b|tn)(?![a-z0-9]))"
+)
+_CURRENCY_SIGN = r"(?:US\$|\$|€|£|(?:USD|EUR|GBP)[ \t\u00a0]?)"
+
+_QUANTITY = re.compile(
+    rf"""
+    (?<![\w.,/#$€£-])                                  # not inside a word, number or code
+    (?P<currency>{_CURRENCY_SIGN})?
+    (?:(?P<digits>{_DIGITS})(?P<scale>{_SCALE})?|(?P<words>{_WORD_NUMBER}))
+    (?:[ \t\u00a0]*(?:-|–|—|to)[ \t\u00a0]*{_CURRENCY_SIGN}?
+       (?P<digits2>{_DIGITS})(?P<scale2>{_SCALE})?)?    # a range: 1,000-1,200
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+_BETWEEN_BEFORE = re.compile(r"\bbetween[ \t\u00a0]+$", re.IGNORECASE)
+_BETWEEN_AND = re.compile(rf"[ \t\u00a0]+and[ \t\u00a0]+{_CURRENCY_SIGN}?(?=\d)", re.IGNORECASE)
+
+_QUALIFIERS = {
+    "more than": "more_than", "over": "more_than", "upwards of": "more_than",
+    "in excess of": "more_than", "surpassed": "more_than", "surpassing": "more_than",
+    "exceeded": "more_than", "exceeding": "more_than", "topped": "more_than",
+    "at least": "at_least", "no fewer than": "at_least", "no less than": "at_least",
+    "about": "about", "around": "about", "some": "about", "roughly": "about",
+    "approximately": "about", "an estimated": "about", "estimated": "about",
+    "nearly": "nearly", "almost": "nearly", "close to": "nearly",
+    "up to": "up_to", "as many as": "up_to",
+}
+_QUALIFIER_BEFORE = re.compile(
+    r"\b(more\s+than|over|upwards\s+of|in\s+excess\s+of|surpass(?:ed|ing)|exceed(?:ed|ing)"
+    r"|topped|at\s+least|no\s+(?:fewer|less)\s+than|about|around|some|roughly|approximately"
+    r"|an\s+estimated|estimated|nearly|almost|close\s+to|up\s+to|as\s+many\s+as)[ \t\u00a0]+$",
+    re.IGNORECASE,
+)
+_NO_COUNT_BEFORE = re.compile(r"\b(?:no|any|every|each)[ \t\u00a0]+$", re.IGNORECASE)
+_MORE_AFTER = re.compile(r"(?:\+|[ \t\u00a0]*-?plus\b|[ \t\u00a0]+or[ \t\u00a0]+more\b)",
+                         re.IGNORECASE)
+
+_MONTHS = (
+    "January|February|March|April|May|June|July|August|September|October|November|December"
+    "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec"
+)
+_MONTH_BEFORE = re.compile(rf"\b(?:{_MONTHS})\.?[ \t\u00a0]+$")
+_MONTH_AFTER = re.compile(rf"[ \t\u00a0]+(?:{_MONTHS})\b")
+_AGE_BEFORE = re.compile(r"\baged?[ \t\u00a0]+$", re.IGNORECASE)
+_PERCENT_AFTER = re.compile(r"[ \t\u00a0]*(?:%|percent\b|per[ \t\u00a0]+cent\b)", re.IGNORECASE)
+
+# -- casualties ------------------------------------------------------------------
+
+_MEASURE = re.compile(
+    r"""(?:
+      (?P<killed_or_wounded>(?:killed|dead)\s+(?:or|and|&)\s+(?:wounded|injured)
+                           |(?:wounded|injured)\s+(?:or|and|&)\s+(?:killed|dead))
+     |(?P<killed>killed|slain)
+     |(?P<dead>dead|died|deaths|fatalities|lost\s+their\s+lives)
+     |(?P<wounded>wounded|injured|hurt|injuries)
+     |(?P<casualties>casualties|losses)
+     |(?P<captured>captured|taken\s+(?:as\s+)?prisoners?|taken\s+captive)
+     |(?P<missing>missing)
+    )\b""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# Verb first: "killed at least 63", "lost 430,000 soldiers".
+_VERB_BEFORE = re.compile(
+    r"\b(?:(?P<killed>kill(?:ed|s|ing)?|claim(?:ed|s|ing)?\s+the\s+lives\s+of)"
+    r"|(?P<wounded>wound(?:ed|s|ing)|injur(?:ed|es|ing|e))"
+    r"|(?P<captured>captur(?:ed|es|ing|e))"
+    r"|(?P<casualties>los(?:t|es|ing|e)))[ \t\u00a0]+$",
+    re.IGNORECASE,
+)
+# Total first: "Casualties among North Koreans 'have surpassed 3,000'".
+_TOTAL_BEFORE = re.compile(
+    r"""\b(?:(?P<casualties>casualties|losses)|(?P<dead>death\s+toll|toll|deaths|fatalities))\b
+    (?P<between>[^\d.;:!?\n]{0,60}?)
+    \b(?P<verb>surpass(?:es|ed)?|exceed(?:s|ed)?|tops|topped|pass(?:es|ed)?|reach(?:es|ed)?
+       |hits?|(?:rises?|rose|risen|climb(?:s|ed)?|jump(?:s|ed)?|grow(?:s|n)?|grew)\s+to
+       |stands?\s+at|stood\s+at|totall?(?:s|ed)?|numbered|of|at|to|is|are|was|were)
+    [ \t\u00a0]+
+    ['"‘“]?[ \t\u00a0]*$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_TRANSITIVE = frozenset({"killed", "wounded", "captured"})
+_PERFECT = frozenset({"have", "has", "had"})  # "had killed" is active; "had been killed" is not
+_COUNT_AFTER = re.compile(
+    rf"[ \t\u00a0]+(?:(?:more\s+than|over|at\s+least|about|around|nearly|almost|some|up\s+to)"
+    rf"[ \t\u00a0]+)?(?:\d|(?:{_SMALL_RE})\b)",
+    re.IGNORECASE,
+)
+_TOTAL_MORE_THAN = re.compile(
+    r"(?:surpass(?:es|ed)?|exceed(?:s|ed)?|tops|topped|pass(?:es|ed)?)\b", re.IGNORECASE
+)
+_SUFFERED_BEFORE = re.compile(
+    r"\b(?:suffer(?:ed|s|ing)?|sustain(?:ed|s|ing)?|incurr?(?:ed|s|ing)?|los(?:t|es|ing|e))"
+    r"[ \t\u00a0]+$",
+    re.IGNORECASE,
+)
+_SUBJECT = re.compile(
+    r"\b(?:(?P<north_korean>north\s+korean?s?|north\s+korea['’]s|dprk|kpa|pyongyang(?:['’]s)?)"
+    r"|(?P<russian>russian?s?|russia['’]s|moscow(?:['’]s)?)"
+    r"|(?P<ukrainian>ukrainian?s?|ukraine(?:['’]s)?|kyiv(?:['’]s)?)"
+    r"|(?P<civilians>civilians?))\b",
+    re.IGNORECASE,
+)
+# Whose, when the owner stands right before its verb or casualty word:
+# "North Korea may have suffered", "Russian troop losses".
+_SUBJECT_BEFORE = re.compile(
+    _SUBJECT.pattern
+    + r"(?:[ \t\u00a0]+(?:may|might|could|would|has|have|had|is|are|was|were|reportedly|already"
+    r"|also|now|likely|probably|been|be|troops?|soldiers|forces|army|military))*[ \t\u00a0]*$",
+    re.IGNORECASE,
+)
+_OF_SUBJECT = re.compile(r"[ \t\u00a0]+" + _SUBJECT.pattern, re.IGNORECASE)
+_SUBJECT_AFTER_MEASURE = re.compile(
+    r"[ \t\u00a0]+(?:(?:among|of|from)[ \t\u00a0]+)?(?:the[ \t\u00a0]+)?"
+)
+_SAME_LIST = re.compile(r"[ \t\u00a0]*[,;]?[ \t\u00a0]*(?:and[ \t\u00a0]+)?$")
+_WORD = re.compile(r"[ \t\u00a0]*(?:([A-Za-z][A-Za-z'’]*(?:-[A-Za-z]+)*)|(\S|\n))")
+
+# Words between a count and its casualty word: "300 soldiers *were reportedly* killed".
+_AUXILIARIES = _word_set(
+    "have has had were was are is been being be reportedly reported now also already "
+    "allegedly likely probably presumably may might could would believed estimated thought "
+    "feared confirmed suffered sustained who that which to all"
+)
+_UNIT_NOUNS = _word_set(
+    "percent per cent years year days day weeks week months month hours hour minutes minute "
+    "seconds km kilometres kilometers miles mile metres meters tons tonnes barrels times "
+    "points degrees votes kg pounds dollars euros"
+)
+# Words after which a count's noun phrase has ended.
+_PHRASE_ENDS = _UNIT_NOUNS | _word_set(
+    "of than and or but in on at from for with by into near after before during since across "
+    "over under as out amid among against about through without despite following via "
+    "including like said says say told where when while"
+)
+# A verb-first count needs people after "lost": "lost 430,000 soldiers", not "lost 3 games".
+_PEOPLE_NOUNS = _word_set(
+    "soldiers troops men servicemen personnel fighters people lives marines sailors pilots "
+    "troopers paratroopers civilians members"
+)
+_NOUN_PHRASE_WORDS = 5
+
+# -- who says so, and when ----------------------------------------------------------
+
+_BY_SOURCE = re.compile(
+    r"\b(?:according\s+to|(?:provided|reported|cited|corroborated|confirmed|estimated)\s+by)\s+",
+    re.IGNORECASE,
+)
+_SAY_VERB = re.compile(
+    r"\b(?:says|said|say|reports|reported|estimates|estimated|claims|claimed|claim"
+    r"|confirms|confirmed|confirm|believes|believe|suggests|suggested|suggest|told|tells"
+    r"|warns|warned)\b",
+    re.IGNORECASE,
+)
+_HEADLINE_SOURCE = re.compile(  # "... for Russia – BBC", "... in Haiti in 2024: UN"
+    r"(?:\s[–—-]|:)[ \t\u00a0]+([A-Z][\w.&'’]*(?:[ \t\u00a0]+[A-Z][\w.&'’]*){0,2})\s*$"
+)
+_HEADLINE_SPEAKER = re.compile(  # "Zelenskyy: more than 3,000 ..."
+    r"\s*([A-Z][\w.&'’-]*(?:[ \t\u00a0]+[A-Z][\w.&'’-]*){0,2}):[ \t\u00a0]"
+)
+_NOT_SOURCES = frozenset({"report", "reports", "video", "live", "photos", "analysis", "opinion"})
+_SOURCE_CUT = re.compile(r"[,;:()\"“”!?]|\.(?=\s|$)|\s[–—-]\s|(?<![A-Za-z])['‘’]|['‘’](?![A-Za-z])")
+_SOURCE_SKIP = _word_set("has have had also now previously recently later earlier")
+_SOURCE_BREAKS = _word_set(
+    "that which who as and but while when where because after before if it he she they we i "
+    "this these those there has have had was were is are been be will would could may might "
+    "can not in on at for with to since during over"
+)
+_PRONOUNS = _word_set("it he she they we i you one")
+_SOURCE_WORDS = 7
+
+_PERIOD = re.compile(
+    rf"""\b(?:
+      (?:in|over|during|within)\s+(?:just\s+|only\s+)?(?:the\s+)?(?:(?:past|last|first)\s+)?
+        (?:(?:a|one|two|three|four|five|six|seven|eight|nine|ten|twelve|several|few|\d+)\s+)?
+        (?:hours?|days?|weeks?|months?|years?)
+     |since\s+(?:the\s+start\s+of\s+[\w'’-]+|last\s+\w+|(?:19|20)\d\d
+        |(?:{_MONTHS})\b\.?(?:\s+\d{{1,2}}\b)?(?:,?\s+(?:19|20)\d\d)?)
+     |in\s+(?:19|20)\d\d
+     |(?:last|this|past)\s+(?:week|month|year|weekend)
+    )\b""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_SENTENCE_END = re.compile(r"\n|\|\||[.!?][\"'”’)]*[ \t\u00a0]+(?=[\"'“‘(]?[A-Z0-9])")
+_ABBREVIATION_BEFORE = re.compile(
+    rf"(?:\b[A-Z]|\b(?:{_MONTHS}|Mr|Mrs|Ms|Dr|St|Gen|Lt|Col|Sgt|Capt|Rep|Sen|Gov|No|vs))$"
+)
+
+# -- money and gas --------------------------------------------------------------------
+
+_CURRENCY_CODES = {"$": "USD", "us$": "USD", "€": "EUR", "£": "GBP",
+                   "usd": "USD", "eur": "EUR", "gbp": "GBP"}
+_CURRENCY_AFTER = re.compile(
+    r"[ \t\u00a0]*(?:(?P<EUR>euros?|EUR)"
+    r"|(?P<USD>(?:US[ \t\u00a0]+|U\.S\.[ \t\u00a0]+)?dollars?|USD)"
+    r"|(?P<GBP>pounds[ \t\u00a0]+sterling|GBP))\b",
+    re.IGNORECASE,
+)
+_GAS_UNIT = re.compile(
+    r"[ \t\u00a0]*(?:(?P<m3>cubic[ \t\u00a0]+met(?:er|re)s?\b|cu\.?[ \t\u00a0]?m\b|m3\b|m³)"
+    r"|(?P<bcm>bcm)\b|(?P<mcm>mcm)\b|(?P<tcm>tcm)\b)",
+    re.IGNORECASE,
+)
+_GAS_SCALES = {"m3": 1, "mcm": 10**6, "bcm": 10**9, "tcm": 10**12}
+
+
+@dataclass(frozen=True, slots=True)
+class _Quantity:
+    """One number as written: where it is, what it is worth, what kind of number."""
+
+    start: int  # of the qualifier, if any, else of the number (or its currency sign)
+    number_start: int
+    end: int
+    value: float
+    high: float
+    qualifier: str | None
+    currency: str | None
+    countable: bool  # could be a head count: not a year, date, age, percentage or "4,000sq"
+
+
+def extract_facts(text: str) -> tuple[Fact, ...]:
+    """Every casualty figure, money amount and gas volume ``text`` reports, in order.
+
+    ``text`` is plain text; a newline separates sentences (title from summary).
+    The same figure read twice is returned once, with what either reading knew.
+    """
+    lowered = text.lower()
+    want_casualties = any(hint in lowered for hint in _CASUALTY_HINTS)
+    want_money = any(hint in lowered for hint in _MONEY_HINTS)
+    want_gas = any(hint in lowered for hint in _GAS_HINTS)
+    if not (want_casualties or want_money or want_gas):
+        return ()
+    if "&" in text:  # entities left by a feed ("South Korea&#039;s") hide words
+        text = html.unescape(text)
+    reader = _Reader(text)
+    facts: list[Fact] = []
+    previous: tuple[int, str | None] | None = None  # end and subject of the last casualty
+    read_up_to = 0  # "between 1,000 and 1,200" is one quantity, not two
+    for match in _QUANTITY.finditer(text):
+        if match.start() < read_up_to:
+            continue
+        quantity = reader.quantity(match)
+        if quantity is None:
+            continue
+        read_up_to = quantity.end
+        if quantity.currency is not None:
+            if want_money:
+                facts.append(reader.money(quantity, quantity.currency, quantity.end))
+            continue
+        gas = _GAS_UNIT.match(text, quantity.end) if want_gas else None
+        if gas is not None:
+            facts.append(reader.gas(quantity, gas))
+            continue
+        currency = _CURRENCY_AFTER.match(text, quantity.end) if want_money else None
+        if currency is not None and currency.lastgroup:
+            facts.append(reader.money(quantity, currency.lastgroup, currency.end()))
+            continue
+        if want_casualties and quantity.countable:
+            fact = reader.casualty(quantity, previous)
+            if fact is not None:
+                facts.append(fact.fact)
+                previous = (fact.end, fact.fact.subject)
+    return _merge_repeats(facts)
+
+
+class _Reading(NamedTuple):
+    """How a count reads as a casualty figure: its words, measure and whose."""
+
+    start: int
+    end: int
+    measure: str
+    subject: str | None
+    qualifier: str | None = None  # from the verb: "have surpassed 3,000"
+
+
+@dataclass(frozen=True, slots=True)
+class _Casualty:
+    fact: Fact
+    end: int
+
+
+class _Reader:
+    """The patterns around each number of one text; sentence bounds found on first need."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._sentence_starts: list[int] | None = None
+
+    # -- numbers ----------------------------------------------------------------------
+
+    def quantity(self, match: re.Match[str]) -> _Quantity | None:
+        text = self.text
+        groups = match.groupdict()
+        number_start = match.start("digits") if groups["digits"] else match.start("words")
+        end = match.end()
+        if groups["digits"]:
+            value = _scaled(Decimal(groups["digits"].replace(",", "")), groups["scale"])
+        else:
+            value = _words_value(groups["words"])
+        high = value
+        if groups["digits2"]:
+            high = _scaled(Decimal(groups["digits2"].replace(",", "")), groups["scale2"])
+            if groups["scale2"] and not groups["scale"]:  # "1.2 to 1.5 billion"
+                value = _scaled(Decimal(groups["digits"].replace(",", "")), groups["scale2"])
+        left = self._left(match.start())
+        start = match.start()
+        between = _BETWEEN_BEFORE.search(left) if groups["digits"] else None
+        if between is not None and not groups["digits2"]:
+            tail = _BETWEEN_AND.match(text, end)
+            second = _QUANTITY.match(text, tail.end()) if tail else None
+            if second is not None and second.group("digits"):
+                high = _scaled(Decimal(second.group("digits").replace(",", "")),
+                               second.group("scale") or groups["scale"])
+                end = second.end()
+                start -= len(left) - between.start()
+                left = left[: between.start()]
+        if high < value:
+            return None
+        if groups["words"] and _NO_COUNT_BEFORE.search(left):
+            return None  # "no one was killed"
+        qualifier_match = _QUALIFIER_BEFORE.search(left)
+        qualifier = None
+        if qualifier_match is not None:
+            qualifier = _QUALIFIERS[" ".join(qualifier_match.group(1).lower().split())]
+            start -= len(left) - qualifier_match.start()
+        more = _MORE_AFTER.match(text, end)
+        if more is not None:
+            qualifier = qualifier or "more_than"
+            end = more.end()
+        currency = None
+        if groups["currency"]:
+            currency = _CURRENCY_CODES[groups["currency"].strip().lower()]
+        return _Quantity(
+            start=start,
+            number_start=number_start,
+            end=end,
+            value=value,
+            high=high,
+            qualifier=qualifier,
+            currency=currency,
+            countable=self._countable(match, left, end),
+        )
+
+    def _countable(self, match: re.Match[str], left: str, end: int) -> bool:
+        text = self.text
+        digits = match.group("digits")
+        if digits and not match.group("scale") and len(digits) == 4 and 1900 <= int(digits) <= 2100:
+            return False  # a year
+        after = text[end : end + 2]
+        if after[:1].isalnum() or (after[:1] == "-" and after[1:2].isalpha()):
+            return False  # "4,000sq km", "74-year-old", "20-somethings"
+        return not (
+            _MONTH_BEFORE.search(left)
+            or _MONTH_AFTER.match(text, end)
+            or _AGE_BEFORE.search(left)
+            or _PERCENT_AFTER.match(text, end)
+        )
+
+    def _left(self, position: int) -> str:
+        """Up to 60 characters before ``position``, not reaching back past a newline."""
+        left = self.text[max(0, position - 60) : position]
+        return left[left.rfind("\n") + 1 :]
+
+    # -- money and gas ------------------------------------------------------------------
+
+    def money(self, quantity: _Quantity, currency: str, end: int) -> Fact:
+        return Fact(
+            kind=FactKind.MONEY,
+            value=quantity.value,
+            high=quantity.high,
+            unit=currency,
+            text=self.text[quantity.start : end],
+            qualifier=quantity.qualifier,
+        )
+
+    def gas(self, quantity: _Quantity, unit: re.Match[str]) -> Fact:
+        scale = _GAS_SCALES[unit.lastgroup or "m3"]
+        return Fact(
+            kind=FactKind.GAS_VOLUME,
+            value=quantity.value * scale,
+            high=quantity.high * scale,
+            unit="m3",
+            text=self.text[quantity.start : unit.end()],
+            qualifier=quantity.qualifier,
+        )
+
+    # -- casualties ---------------------------------------------------------------------
+
+    def casualty(
+        self, quantity: _Quantity, previous: tuple[int, str | None] | None
+    ) -> _Casualty | None:
+        reading = (
+            self._verb_first(quantity)
+            or self._count_first(quantity)
+            or self._total_first(quantity)
+        )
+        if reading is None:
+            return None
+        start, end, measure, subject, verb_qualifier = reading
+        if subject is None and previous is not None and _SAME_LIST.match(
+            self.text, previous[0], quantity.start
+        ):
+            subject = previous[1]  # "300 North Korean soldiers killed, 2,700 wounded"
+        sentence_start, sentence_end = self._sentence(quantity.number_start)
+        fact = Fact(
+            kind=FactKind.CASUALTY,
+            value=quantity.value,
+            high=quantity.high,
+            unit=PEOPLE,
+            text=self.text[start:end],
+            subject=subject,
+            measure=measure,
+            qualifier=quantity.qualifier or verb_qualifier,
+            attribution=self._attribution(sentence_start, sentence_end, start, end),
+            period=self._period(sentence_start, sentence_end, start, end),
+        )
+        return _Casualty(fact, end)
+
+    def _verb_first(self, quantity: _Quantity) -> _Reading | None:
+        """ "killed at least 45,541 Palestinians", "Captured 2 North Korean Soldiers"."""
+        left = self._left(quantity.start)
+        verb = _VERB_BEFORE.search(left)
+        if verb is None or verb.lastgroup is None:
+            return None
+        start = quantity.start - (len(left) - verb.start())
+        words, end = self._phrase_after(quantity.end)
+        if words and words[0].lower() in _UNIT_NOUNS:
+            return None
+        measure = verb.lastgroup
+        subject = _subject_in(" ".join(words))
+        if measure == "casualties":  # "lost": only people, and the loser is the subject
+            if not _PEOPLE_NOUNS.intersection(w.lower() for w in words):
+                return None
+            subject = subject or self._sufferer(quantity.start)
+        return _Reading(start, end, measure, subject)
+
+    def _count_first(self, quantity: _Quantity) -> _Reading | None:
+        """ "300 North Korean soldiers killed", "1,100 soldiers have suffered casualties"."""
+        text = self.text
+        position = quantity.end
+        phrase_end = position
+        words = 0
+        auxiliary = ""  # the last word between the phrase and the casualty word
+        while True:
+            token = _WORD.match(text, position)
+            if token is None or token.group(1) is None:
+                return None
+            measure = _MEASURE.match(text, token.start(1))
+            if measure is not None and measure.lastgroup is not None:
+                break
+            word = token.group(1).lower()
+            if word in _AUXILIARIES and (word != "to" or auxiliary):
+                auxiliary = word
+            elif (
+                auxiliary
+                or (word in _PHRASE_ENDS and not self._of_subject(word, token.end()))
+                or words == _NOUN_PHRASE_WORDS
+            ):
+                return None
+            else:
+                words += 1
+                phrase_end = token.end()
+            position = token.end()
+        if measure.lastgroup in _TRANSITIVE and (
+            auxiliary in _PERFECT or _COUNT_AFTER.match(text, measure.end())
+        ):
+            return None  # "eight attacks had killed (81) people": the count is not the dead
+        subject = (
+            _subject_in(text[quantity.end : phrase_end])
+            or self._subject_after(measure.end())
+            or (self._sufferer(quantity.start) if words == 0 else None)
+        )
+        return _Reading(quantity.start, measure.end(), measure.lastgroup, subject)
+
+    def _of_subject(self, word: str, position: int) -> bool:
+        """ "40 *of Pyongyang's* troops", but not "one *of the* captured soldiers"."""
+        return word == "of" and _OF_SUBJECT.match(self.text, position) is not None
+
+    def _total_first(self, quantity: _Quantity) -> _Reading | None:
+        """ "Casualties among North Koreans 'have surpassed 3,000'", "death toll rose to 50"."""
+        sentence_start, _ = self._sentence(quantity.number_start)
+        window_start = max(sentence_start, quantity.number_start - 120)
+        written = self.text[quantity.start : quantity.number_start]
+        # The qualifier may be the verb ("have surpassed 3,000") or not ("rose to over 50").
+        verb_end = quantity.number_start if _TOTAL_MORE_THAN.match(written) else quantity.start
+        total = _TOTAL_BEFORE.search(self.text[window_start:verb_end])
+        if total is None:
+            return None
+        start = window_start + total.start()
+        before = self.text[max(sentence_start, start - 30) : start]
+        subject = (
+            _subject_in(total.group("between"))
+            or _subject_before(before)
+            or _subject_in(" ".join(self._phrase_after(quantity.end)[0]))
+        )
+        measure = "casualties" if total.group("casualties") else "dead"
+        qualifier = "more_than" if _TOTAL_MORE_THAN.fullmatch(total.group("verb")) else None
+        return _Reading(start, quantity.end, measure, subject, qualifier)
+
+    def _phrase_after(self, position: int) -> tuple[list[str], int]:
+        """The words of the noun phrase starting at ``position`` and where it ends."""
+        words: list[str] = []
+        end = position
+        while len(words) < _NOUN_PHRASE_WORDS:
+            token = _WORD.match(self.text, end)
+            if token is None or token.group(1) is None:
+                break
+            word = token.group(1)
+            if word.lower() in _PHRASE_ENDS and word.lower() not in _UNIT_NOUNS:
+                break
+            words.append(word)
+            end = token.end()
+        return words, end
+
+    def _subject_after(self, position: int) -> str | None:
+        """Whose, right after the casualty word: "casualties among North Koreans"."""
+        lead = _SUBJECT_AFTER_MEASURE.match(self.text, position)
+        if lead is None:
+            return None
+        subject = _SUBJECT.match(self.text, lead.end())
+        return subject.lastgroup if subject is not None else None
+
+    def _sufferer(self, position: int) -> str | None:
+        """Whose, when the count's owner comes first: "North Korea may have suffered over"."""
+        left = self._left(position)
+        verb = _SUFFERED_BEFORE.search(left)
+        if verb is None:
+            return None
+        return _subject_before(left[: verb.start()])
+
+    # -- who and when ---------------------------------------------------------------------
+
+    def _sentence(self, position: int) -> tuple[int, int]:
+        if self._sentence_starts is None:
+            starts = [0]
+            for end in _SENTENCE_END.finditer(self.text):
+                if end.group().startswith(".") and _ABBREVIATION_BEFORE.search(
+                    self.text, max(0, end.start() - 6), end.start()
+                ):
+                    continue  # "U.S. President", "Jan. 13"
+                starts.append(end.end())
+            self._sentence_starts = starts
+        index = bisect.bisect_right(self._sentence_starts, position) - 1
+        start = self._sentence_starts[index]
+        stop = (
+            self._sentence_starts[index + 1]
+            if index + 1 < len(self._sentence_starts)
+            else len(self.text)
+        )
+        return start, stop
+
+    def _attribution(self, start: int, end: int, fact_start: int, fact_end: int) -> str | None:
+        """Who the sentence says reports the figure: nearest named source, else a byline."""
+        text = self.text
+        by_sources = [
+            (abs(found.start() - fact_start), source)
+            for found in _BY_SOURCE.finditer(text, start, end)
+            if (source := _source_after(text, found.end(), end))
+        ]
+        if by_sources:
+            return min(by_sources)[1]
+        sayers = [
+            (abs(verb.start() - fact_start), source)
+            for verb in _SAY_VERB.finditer(text, start, end)
+            if not fact_start <= verb.start() < fact_end  # "an estimated 3,000"
+            and (source := _source_before(text, start, verb.start())
+                 or _inverted_source(text, start, verb.start(), verb.end(), end))
+        ]
+        if sayers:
+            return min(sayers)[1]
+        for headline in (
+            _HEADLINE_SOURCE.search(text[start:end].rstrip()),
+            _HEADLINE_SPEAKER.match(text, start, fact_start),
+        ):
+            if headline is not None and _is_source(headline.group(1)):
+                return headline.group(1)
+        return None
+
+    def _period(self, start: int, end: int, fact_start: int, fact_end: int) -> str | None:
+        after = _PERIOD.search(self.text, fact_end, end)
+        if after is not None:
+            return after.group()
+        before = list(_PERIOD.finditer(self.text, start, fact_start))
+        return before[-1].group() if before else None
+
+
+def _scaled(number: Decimal, scale: str | None) -> float:
+    if scale:
+        number *= _SCALES[scale.strip().lower()]
+    return float(number)
+
+
+def _words_value(words: str) -> float:
+    """ "three thousand" → 3000, "a thousand" → 1000, "two dozen" → 24."""
+    total = 0
+    current = 0
+    for word in re.split(r"[\s-]+", words.lower()):
+        if word in ("a", "an"):
+            current = 1
+        elif word in _SMALL_NUMBERS:
+            current += _SMALL_NUMBERS[word]
+        elif word == "hundred":
+            current = max(current, 1) * 100
+        elif word == "dozen":
+            current = max(current, 1) * 12
+        elif word in _MAGNITUDES:
+            total += max(current, 1) * _MAGNITUDES[word]
+            current = 0
+    return float(total + current)
+
+
+def _subject_in(words: str) -> str | None:
+    subject = _SUBJECT.search(words)
+    return subject.lastgroup if subject is not None else None
+
+
+def _subject_before(words: str) -> str | None:
+    subject = _SUBJECT_BEFORE.search(words)
+    return subject.lastgroup if subject is not None else None
+
+
+def _is_source(words: str) -> bool:
+    """A headline's "– BBC" or "Zelenskyy:" names a source; "Photos:" or "North Korea:" not."""
+    return words.lower() not in _NOT_SOURCES and not _SUBJECT.fullmatch(words)
+
+
+def _source_words(segment: str) -> list[str]:
+    cut = list(_SOURCE_CUT.finditer(segment))
+    return segment[cut[-1].end() :].split() if cut else segment.split()
+
+
+def _source_before(text: str, start: int, verb: int) -> str | None:
+    """ "President Volodymyr Zelenskyy of Ukraine reported" → the words before the verb."""
+    words = _source_words(text[max(start, verb - 120) : verb])
+    while words and words[-1].lower() in _SOURCE_SKIP:
+        words.pop()
+    picked: list[str] = []
+    for word in reversed(words):
+        if word.lower() in _SOURCE_BREAKS or len(picked) == _SOURCE_WORDS or not word[0].isalpha():
+            break
+        picked.append(word)
+    source = " ".join(reversed(picked))
+    return source if source and source.lower() not in _PRONOUNS else None
+
+
+def _source_after(text: str, position: int, end: int) -> str | None:
+    """ "according to South Korea's intelligence agency." → the words after."""
+    segment = text[position:end]
+    cut = _SOURCE_CUT.search(segment)
+    picked: list[str] = []
+    for word in (segment[: cut.start()] if cut else segment).split():
+        if word.lower() in _SOURCE_BREAKS or len(picked) == _SOURCE_WORDS:
+            break
+        picked.append(word)
+    source = " ".join(picked)
+    return source if source and source.lower() not in _PRONOUNS else None
+
+
+def _inverted_source(text: str, start: int, verb: int, after: int, end: int) -> str | None:
+    """ "..., says Ukraine" → "Ukraine"."""
+    if not text[start:verb].rstrip().endswith(","):
+        return None
+    return _source_after(text, after, end)
+
+
+def _merge_repeats(facts: list[Fact]) -> tuple[Fact, ...]:
+    merged: dict[tuple[object, ...], Fact] = {}
+    for fact in facts:
+        key = (fact.kind, fact.unit, fact.value, fact.high, fact.subject, _family(fact.measure))
+        first = merged.get(key)
+        if first is None:
+            merged[key] = fact
+        else:
+            merged[key] = Fact(
+                kind=first.kind, value=first.value, high=first.high, unit=first.unit,
+                text=first.text, subject=first.subject, measure=first.measure,
+                qualifier=first.qualifier or fact.qualifier,
+                attribution=first.attribution or fact.attribution,
+                period=first.period or fact.period,
+            )
+    return tuple(merged.values())
+
+
+# -- comparing figures ------------------------------------------------------------------
+
+TOLERANCE = 0.01  # figures within 1% of each other are the same figure, rounded differently
+
+_MEASURE_FAMILIES = {"killed_or_wounded": "casualties"}
+
+
+def _family(measure: str | None) -> str | None:
+    return _MEASURE_FAMILIES.get(measure or "", measure)
+
+
+def _comparable(a: Fact, b: Fact) -> bool:
+    return a.kind == b.kind and a.unit == b.unit and a.subject == b.subject
+
+
+def same_figure(a: Fact, b: Fact) -> bool:
+    """Whether ``b`` reports the figure ``a`` does: "3,000" and "more than 3,000" do.
+
+    Qualifiers are ignored; ranges match when they overlap; an unknown subject
+    or measure on either side does not rule a match out.
+    """
+    if a.kind != b.kind or a.unit != b.unit:
+        return False
+    if a.subject and b.subject and a.subject != b.subject:
+        return False
+    if a.measure and b.measure and _family(a.measure) != _family(b.measure):
+        return False
+    return a.value <= b.high * (1 + TOLERANCE) and b.value <= a.high * (1 + TOLERANCE)
+
+
+def closest_known(new: Fact, known: Sequence[KnownFact]) -> KnownFact | None:
+    """The known figure of the same kind, unit and subject nearest in value to ``new``.
+
+    One of the same measure family wins over any other; ties go to the most
+    recently published.
+    """
+    candidates = [k for k in known if _comparable(new, k.fact)]
+    if not candidates:
+        return None
+    family = _family(new.measure)
+    return min(
+        candidates,
+        key=lambda k: (
+            _family(k.fact.measure) != family,
+            _relative_distance(_middle(new), _middle(k.fact)),
+            -(k.published.timestamp() if k.published else -math.inf),
+            k.source_id,
+        ),
+    )
+
+
+def _middle(fact: Fact) -> float:
+    return (fact.value + fact.high) / 2
+
+
+def _relative_distance(a: float, b: float) -> float:
+    largest = max(abs(a), abs(b))
+    return abs(a - b) / largest if largest else 0.0
+
+
+# -- for people ----------------------------------------------------------------------------
+
+_QUALIFIER_WORDS = {
+    "more_than": "more than", "at_least": "at least", "about": "about",
+    "nearly": "nearly", "up_to": "up to",
+}
+_SUBJECT_WORDS = {
+    "north_korean": "North Korean", "russian": "Russian", "ukrainian": "Ukrainian",
+    "civilians": "civilian",
+}
+_CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£"}
+_UNIT_SUFFIXES = {"m3": " m³", PEOPLE: ""}
+
+
+def describe_change(change: Change) -> str:
+    """ "3,000 → 4,000, +33%", or "4,000 (first figure)" when nothing was known."""
+    new = _amount(change.new)
+    if change.previous is None:
+        return f"{new} (first figure)"
+    old_fact = change.previous.fact
+    old = _amount(old_fact)
+    before, after = _middle(old_fact), _middle(change.new)
+    if before == after:
+        return f"{old} → {new}, unchanged"
+    if not before:
+        return f"{old} → {new}"
+    percent = (after - before) / before * 100
+    shown = f"{percent:+.0f}" if abs(percent) >= 1 else f"{percent:+.1f}"
+    return f"{old} → {new}, {shown}%"
+
+
+def format_fact(fact: Fact) -> str:
+    """ "more than 3,000 North Korean killed or wounded — Zelenskyy", "$2.5 billion"."""
+    parts = []
+    if fact.qualifier:
+        parts.append(_QUALIFIER_WORDS.get(fact.qualifier, fact.qualifier.replace("_", " ")))
+    parts.append(_amount(fact))
+    if fact.subject:
+        parts.append(_SUBJECT_WORDS.get(fact.subject, fact.subject.replace("_", " ")))
+    if fact.measure:
+        parts.append(fact.measure.replace("_", " "))
+    if fact.period:
+        parts.append(fact.period)
+    described = " ".join(parts)
+    return f"{described} — {fact.attribution}" if fact.attribution else described
+
+
+def _amount(fact: Fact) -> str:
+    low = _number(fact.value)
+    if fact.high != fact.value:
+        low = f"{low}–{_number(fact.high)}"
+    sign = _CURRENCY_SIGNS.get(fact.unit)
+    if sign:
+        return f"{sign}{low}"
+    suffix = _UNIT_SUFFIXES.get(fact.unit, f" {fact.unit}")
+    return f"{low}{suffix}"
+
+
+def _number(value: float) -> str:
+    """ "3,000", "40,500.5"; from a million up "2.5 billion", "988 million"."""
+    for size, name in ((10**12, "trillion"), (10**9, "billion"), (10**6, "million")):
+        if value >= size:
+            return f"{_trimmed(value / size)} {name}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def _trimmed(value: float) -> str:
+    return f"{value:.2f}".rstrip("0").rstrip(".")
