@@ -40,7 +40,7 @@ MAX_BACKOFF = timedelta(hours=6)
 #: A feed that failed to parse this many times in a row is "broken": polled daily.
 BROKEN_AFTER = 5
 BROKEN_INTERVAL = timedelta(hours=24)
-#: Poll times are spread by up to this share of the interval.
+#: Backed-off poll times are spread by up to this share of the wait.
 JITTER = 0.1
 
 
@@ -169,14 +169,34 @@ def _stable_fraction(feed_id: str) -> float:
 
 def next_poll_after(state: FeedState, interval: float, now: datetime,
                     rng: random.Random | None = None) -> datetime:
-    """When to poll next: the interval, backed off after errors, jittered."""
+    """When to poll next: the interval, or after errors a jittered exponential backoff.
+
+    Regular polls are spread by beat (each feed has its own phase); backoffs
+    are jittered here so feeds failing together do not retry together.
+    """
     base = timedelta(seconds=interval)
-    if state.consecutive_errors:
-        base = min(base * 2 ** min(state.consecutive_errors, 16), MAX_BACKOFF)
-        if state.last_status == "broken":
-            base = BROKEN_INTERVAL
-    jitter = (rng or random).uniform(-JITTER, JITTER)
-    return now + base * (1 + jitter)
+    if not state.consecutive_errors:
+        return now + base
+    if state.last_status == "broken":
+        return now + BROKEN_INTERVAL
+    backoff = min(base * 2 ** min(state.consecutive_errors, 16), MAX_BACKOFF)
+    return now + backoff * (1 + (rng or random).uniform(-JITTER, JITTER))
+
+
+def poll_is_due(state: FeedState, interval: float, now: datetime) -> bool:
+    """Whether a scheduled poll should run now.
+
+    After a healthy poll a scheduled one may come a little early (beat's own
+    drift); one within half an interval of the last is a duplicate (say, two
+    beat processes) and is skipped. After an error or a Retry-After the next
+    poll time is a promise to the publisher and is kept to the second.
+    """
+    if state.next_poll is None:
+        return True
+    healthy = not state.consecutive_errors and not (
+        state.last_status or "").startswith("rate-limited")
+    tolerance = timedelta(seconds=interval / 2) if healthy else timedelta(0)
+    return now >= state.next_poll - tolerance
 
 
 def poll(
@@ -202,7 +222,7 @@ def poll(
     state = feeds.get_feed(feed_id) or FeedState(feed_id=feed_id, url=url)
     if state.disabled:
         return PollReport(feed_id=feed_id, url=state.url, status="skipped", error=state.disabled)
-    if not force and state.next_poll is not None and now < state.next_poll:
+    if not force and not poll_is_due(state, interval, now):
         return PollReport(feed_id=feed_id, url=state.url, status="skipped",
                           error=f"next poll at {state.next_poll.isoformat()}")
 
