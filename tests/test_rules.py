@@ -83,14 +83,15 @@ require:
 exclude: ["Tear  GAS"]
 novelty:
   kind: new-development
-  events: [" SIGNED  Deal "]
+  events:
+    deal: [" SIGNED  Deal "]
 """)
 
     rule = load_rule(path)
 
     assert rule.require == (("north korea", "gas transit*"),)
     assert rule.exclude == ("tear gas",)
-    assert rule.novelty.events == ("signed deal",)
+    assert rule.novelty.events == {"deal": ("signed deal",)}
     assert rule.terms() == {"north korea", "gas transit*", "tear gas", "signed deal"}
 
 
@@ -111,7 +112,7 @@ def test_channels_are_kept(tmp_path: Path) -> None:
     ({"": "channels: [console, sms]\n"}, "channels"),
     ({"": "novelty:\n  kind: new-figure\n"}, "novelty.fact"),
     ({"": "novelty:\n  kind: new-development\n"}, "novelty.events"),
-    ({"": "novelty:\n  kind: new-development\n  events: [sign*, 'hal*t']\n"},
+    ({"": "novelty:\n  kind: new-development\n  events:\n    deal: [sign*, 'hal*t']\n"},
      "novelty.events"),
 ])
 def test_invalid_field_names_file_and_field(tmp_path: Path, change: dict[str, str],
@@ -251,9 +252,6 @@ def test_a_bad_file_among_good_ones_is_named(tmp_path: Path) -> None:
     assert (caught.value.source, caught.value.field) == (str(bad), "severity")
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeDecodeError,
-                   reason="rules.py:load_rule catches OSError and YAMLError but not "
-                   "UnicodeDecodeError from read_text: a Latin-1 file gives a traceback")
 def test_file_that_is_not_utf8(tmp_path: Path) -> None:
     path = tmp_path / "latin1.yaml"
     path.write_bytes(VALID.replace("Kyiv", "Kyïv").encode("latin-1"))
@@ -261,9 +259,6 @@ def test_file_that_is_not_utf8(tmp_path: Path) -> None:
     assert _error(path).source == str(path)
 
 
-@pytest.mark.xfail(strict=True, raises=pytest.fail.Exception,
-                   reason="rules.py:_validate uses RULE_ID.match with `$`, which also matches "
-                   "before a trailing newline, so `id: |` block scalars give 'x\\n' ids")
 def test_id_with_a_trailing_newline_is_refused(tmp_path: Path) -> None:
     path = _rule_file(tmp_path, VALID.replace("id: power-outage", "id: |\n  power-outage"))
 

@@ -40,8 +40,12 @@ def load_labels(path: Path) -> dict[str, set[str]]:
     """link -> the rules expected to alert on it."""
     if not path.is_file():
         raise ConfigError(str(path), None, "does not exist or is not a file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), None, "is not UTF-8 text") from None
     labels: dict[str, set[str]] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:

@@ -8,6 +8,7 @@ or OPML files. Every error names the variable or file and the field at fault.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -74,7 +75,7 @@ def _seconds(name: str, raw: str, minimum: float) -> float:
         value = float(raw)
     except ValueError:
         raise ConfigError(name, None, f"expected a number of seconds; got {raw!r}") from None
-    if value < minimum:
+    if not math.isfinite(value) or value < minimum:
         raise ConfigError(name, None, f"must be at least {minimum:g} seconds; got {raw!r}")
     return value
 
@@ -126,10 +127,12 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
             raise ConfigError("NEWSMON_EMAIL_TO", None, "must be set when NEWSMON_SMTP_URL is")
         fields["email_from"] = sender
         fields["email_to"] = tuple(r.strip() for r in recipients.split(",") if r.strip())
+        if not fields["email_to"]:
+            raise ConfigError("NEWSMON_EMAIL_TO", None, "names no address")
     if raw := env.get("NEWSMON_NAMESPACE"):
         fields["namespace"] = raw
     if raw := env.get("NEWSMON_METRICS_PORT"):
-        if not raw.isdigit() or not 0 < int(raw) < 65536:
+        if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 65536:
             raise ConfigError("NEWSMON_METRICS_PORT", None, f"expected a TCP port; got {raw!r}")
         fields["metrics_port"] = int(raw)
     return Settings(**fields)
@@ -173,7 +176,7 @@ def _feeds_from_yaml(path: Path, text: str, default_interval: float) -> list[Fee
     for index, entry in enumerate(parsed.feeds):
         _check_url(path, f"feeds[{index}].url", entry.url)
         interval = entry.interval if entry.interval is not None else default_interval
-        if interval < MIN_POLL_INTERVAL:
+        if not math.isfinite(interval) or interval < MIN_POLL_INTERVAL:
             raise ConfigError(
                 str(path), f"feeds[{index}].interval", f"must be at least {MIN_POLL_INTERVAL:g}"
             )

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import bm25s
+import msgspec
 from bm25s.stopwords import STOPWORDS_EN
 
 from worker.errors import ConfigError
@@ -43,6 +44,8 @@ class CoverageItem(Record, frozen=True):
     sentences: tuple[str, ...]
     facts: tuple[Fact, ...]
     thread_id: str  # the item this one's thread started from (itself for a seed)
+    # rule id -> kinds of event, for an alerted story of new-development rules
+    developments: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -101,7 +104,8 @@ def load_articles(directory: Path) -> list[CoverageItem]:
     return items
 
 
-def item_from_story(story: Story, facts: tuple[Fact, ...], thread_id: str) -> CoverageItem:
+def item_from_story(story: Story, facts: tuple[Fact, ...], thread_id: str,
+                    developments: dict[str, tuple[str, ...]]) -> CoverageItem:
     """An alerted story joins the coverage, so later alerts link back to it."""
     return CoverageItem(
         id=story.id,
@@ -111,6 +115,7 @@ def item_from_story(story: Story, facts: tuple[Fact, ...], thread_id: str) -> Co
         sentences=(story.title, *split_sentences(story.summary)),
         facts=facts,
         thread_id=thread_id,
+        developments=developments,
     )
 
 

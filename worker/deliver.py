@@ -12,7 +12,6 @@ only its host does.
 
 from __future__ import annotations
 
-import email.utils
 import json
 import smtplib
 import ssl
@@ -28,6 +27,7 @@ import httpx
 import structlog
 
 from worker.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
+from worker.fetch import parse_retry_after
 from worker.records import Alert
 from worker.render import alert_json, email_message, slack_payload
 
@@ -84,21 +84,6 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}/…"
 
 
-def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """A Retry-After header (seconds or an HTTP date) as seconds from ``now``."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, (when - now).total_seconds())
-
-
 class SlackChannel:
     """Posts Block Kit alerts to a Slack incoming webhook.
 
@@ -141,7 +126,7 @@ class SlackChannel:
             self._pace.next_at = self._clock() + self._min_interval
             response = self._post(payload)
             if response.status_code == 429:
-                retry_after = retry_after_seconds(
+                retry_after = parse_retry_after(
                     response.headers.get("Retry-After"), datetime.now(UTC)
                 )
                 if retry_after is not None:

@@ -775,7 +775,8 @@ def _merge_repeats(facts: list[Fact]) -> tuple[Fact, ...]:
 
 TOLERANCE = 0.01  # figures within 1% of each other are the same figure, rounded differently
 
-_MEASURE_FAMILIES = {"killed_or_wounded": "casualties"}
+# "dead" and "killed" report the same toll; "killed or wounded" is a casualty count.
+_MEASURE_FAMILIES = {"killed_or_wounded": "casualties", "dead": "killed"}
 
 
 def _family(measure: str | None) -> str | None:

@@ -23,6 +23,7 @@ import contextlib
 import email.utils
 import importlib.metadata
 import ipaddress
+import re
 import socket
 import ssl
 import time
@@ -155,6 +156,9 @@ def blocked_reason(address: IPAddress) -> str | None:
     return next((reason for blocked, reason in checks if blocked), None)
 
 
+_DELAY_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+
 def parse_retry_after(value: str | None, now: datetime) -> float | None:
     """A Retry-After header (delay-seconds or an HTTP-date) as seconds from ``now``.
 
@@ -163,7 +167,7 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isascii() and value.isdigit():
+    if _DELAY_SECONDS.fullmatch(value):  # an integer by the RFC; decimals are tolerated
         return min(float(value), MAX_RETRY_AFTER)
     try:
         when = email.utils.parsedate_to_datetime(value)

@@ -16,12 +16,13 @@ Everything here is pure: records in, ``Verdict`` records out.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 
 import ahocorasick
 
 from worker.coverage import tokens
 from worker.facts import closest_known, format_fact, same_figure
-from worker.records import Change, Fact, KnownFact, Match, Record, Story
+from worker.records import Change, EarlierItem, Fact, KnownFact, Match, Record, Story
 from worker.rules import NoveltyKind, Rule
 
 #: A story whose content words are mostly in one earlier sentence restates it.
@@ -29,7 +30,17 @@ RESTATEMENT_CONTAINMENT = 0.6
 
 #: Words that make an event a forecast rather than news.
 HEDGES = ("will soon", "soon be", "upcoming", "expected to", "is set to", "are set to",
-          "plans to", "planning to", "to be announced", "would be announced")
+          "plans to", "planning to", "to be announced", "would be announced",
+          "will be announced", "to announce", "will announce", "to unveil", "will unveil",
+          "to be unveiled", "to be signed", "braces for", "warns against", "could ",
+          "weighs ")
+
+#: A story whose closest earlier coverage (the first ranks, scoring near the best)
+#: is an alerted story of the same rule and kind of event, within the window,
+#: follows that one up.
+FOLLOW_UP_RANKS = 3
+FOLLOW_UP_SCORE = 0.75
+DEVELOPMENT_WINDOW = timedelta(days=7)
 
 
 class Verdict(Record, frozen=True):
@@ -39,6 +50,7 @@ class Verdict(Record, frozen=True):
     fired: bool
     reason: str
     match: Match | None = None
+    events: tuple[str, ...] = ()  # new-development: the kinds of event it fired on
 
 
 class TermIndex:
@@ -106,15 +118,69 @@ def _new_facts(facts: Iterable[Fact], known: Sequence[KnownFact]) -> list[Change
     ]
 
 
+class Development(Record, frozen=True):
+    """A development already alerted by a ``new-development`` rule."""
+
+    rule_id: str
+    story_id: str
+    title: str
+    events: frozenset[str]  # the kinds of event it reported ("halt", "deal")
+    words: frozenset[str]
+    published: datetime | None
+
+
+class Evidence(Record, frozen=True):
+    """The rule terms found in a story: anywhere, and in its title alone."""
+
+    found: frozenset[str]
+    in_title: frozenset[str]
+
+
+def same_development(rule_id: str, story: Story, events: frozenset[str],
+                     earlier: Sequence[EarlierItem],
+                     developments: Iterable[Development]) -> Development | None:
+    """The alerted development this story follows up, if any.
+
+    The story's closest earlier coverage (BM25-ranked) is a story this rule
+    already alerted on, for the same kind of event, within
+    ``DEVELOPMENT_WINDOW``: it is the same development, told again.
+    """
+    if not earlier:
+        return None
+    best = earlier[0].score
+    closest = [item for item in earlier[:FOLLOW_UP_RANKS] if item.score >= FOLLOW_UP_SCORE * best]
+    for development in developments:
+        if development.rule_id != rule_id or not development.events & events:
+            continue
+        if story.published and development.published and \
+                abs(story.published - development.published) > DEVELOPMENT_WINDOW:
+            continue
+        if any(item.id == development.story_id for item in closest):
+            return development
+    return None
+
+
+def _event_kinds(rule: Rule, found: frozenset[str]) -> frozenset[str]:
+    return frozenset(kind for kind, terms in rule.novelty.events.items()
+                     if any(term in found for term in terms))
+
+
+def _hedge(text: str) -> str | None:
+    lowered = text.lower()
+    return next((h for h in HEDGES if h in lowered), None)
+
+
 def judge(
     rule: Rule,
     story: Story,
     facts: Sequence[Fact],
-    found: frozenset[str],
+    evidence: Evidence,
     known: Sequence[KnownFact],
-    earlier_quotes: Sequence[str],
+    earlier: Sequence[EarlierItem],
+    developments: Sequence[Development] = (),
 ) -> Verdict:
     """Whether ``rule`` fires on ``story``, and why (or why not)."""
+    found = evidence.found
     terms = rule_terms_hit(rule, found)
     if terms is None:
         excluded = [t for t in rule.exclude if t in found]
@@ -123,10 +189,15 @@ def judge(
 
     novelty = rule.novelty
 
-    def fire(changes: Sequence[Change], reason: str) -> Verdict:
+    def fire(changes: Sequence[Change], reason: str,
+             events: frozenset[str] = frozenset()) -> Verdict:
         match = Match(rule_id=rule.id, story_id=story.id, terms=terms, changes=tuple(changes),
                       reason=reason)
-        return Verdict(rule_id=rule.id, fired=True, reason=reason, match=match)
+        return Verdict(rule_id=rule.id, fired=True, reason=reason, match=match,
+                       events=tuple(sorted(events)))
+
+    def silent(reason: str) -> Verdict:
+        return Verdict(rule_id=rule.id, fired=False, reason=reason)
 
     if novelty.kind is NoveltyKind.ANY:
         return fire((), f"terms {', '.join(terms)}")
@@ -137,41 +208,45 @@ def judge(
             if f.kind is novelty.fact and (novelty.subject is None or f.subject == novelty.subject)
         ]
         if not relevant:
-            return Verdict(rule_id=rule.id, fired=False,
-                           reason=f"terms {', '.join(terms)} but no {novelty.fact} figure"
-                           + (f" for {novelty.subject}" if novelty.subject else ""))
+            return silent(f"terms {', '.join(terms)} but no {novelty.fact} figure"
+                          + (f" for {novelty.subject}" if novelty.subject else ""))
         comparable = [k for k in known if k.fact.kind is novelty.fact]
         changes = _new_facts(relevant, comparable)
         if not changes:
-            repeats = [
-                f"{format_fact(f)} (known from {k.source_title})"
-                for f in relevant
-                for k in comparable
-                if same_figure(f, k.fact)
-            ][:1]
-            return Verdict(rule_id=rule.id, fired=False,
-                           reason="repeats a known figure: " + "; ".join(repeats))
+            return silent("repeats a known figure: " + _repeat(relevant, comparable))
         return fire(changes, "new figure " + "; ".join(format_fact(c.new) for c in changes))
 
-    # new-development
-    new_amounts = _new_facts(
-        [f for f in facts if f.kind in novelty.fact_kinds],
-        [k for k in known if k.fact.kind in novelty.fact_kinds],
-    )
-    events = [t for t in novelty.events if t in found]
-    text = f"{story.title} {story.summary}".lower()
-    hedge = next((h for h in HEDGES if h in text), None)
+    # new-development: an event, told as news (not a forecast), not told before.
+    title_hedge, summary_hedge = _hedge(story.title), _hedge(story.summary)
+    in_title = _event_kinds(rule, evidence.in_title)
+    if title_hedge:
+        return silent(f"the headline is a forecast ({title_hedge!r})")
+    events = in_title or (frozenset() if summary_hedge else _event_kinds(rule, found))
+    if not events:
+        hedged = f" (the summary hedges: {summary_hedge!r})" if summary_hedge else ""
+        return silent(f"terms {', '.join(terms)} but no event{hedged}")
+    amounts = [f for f in facts if f.kind in novelty.fact_kinds]
+    comparable = [k for k in known if k.fact.kind in novelty.fact_kinds]
+    new_amounts = _new_facts(amounts, comparable)
+    repeated = _repeat(amounts, comparable)
+    if amounts and not new_amounts:
+        return silent(f"repeats a known figure: {repeated}")
+    same = same_development(rule.id, story, events, earlier, developments)
+    if same is not None and (repeated or not new_amounts):
+        # A follow-up: details of a package already alerted are not a new package.
+        return silent(f"same development as already alerted {same.title!r}")
     if not new_amounts:
-        if not events:
-            return Verdict(rule_id=rule.id, fired=False,
-                           reason=f"terms {', '.join(terms)} but no event and no new amount")
-        if hedge:
-            return Verdict(rule_id=rule.id, fired=False,
-                           reason=f"event {events[0]!r} is hedged ({hedge!r})")
-        quote = restated_by(story, earlier_quotes)
+        quote = restated_by(story, [item.quote for item in earlier])
         if quote:
-            return Verdict(rule_id=rule.id, fired=False,
-                           reason=f"restates earlier coverage: {quote!r}")
-    what = [f"event {', '.join(events)}"] if events else []
-    what += [f"new amount {format_fact(c.new)}" for c in new_amounts]
-    return fire(new_amounts, "; ".join(what))
+            return silent(f"restates earlier coverage: {quote!r}")
+    what = [f"{kind} event" for kind in sorted(events)]
+    what += [f"new figure {format_fact(c.new)}" for c in new_amounts]
+    return fire(new_amounts, "; ".join(what), events)
+
+
+def _repeat(facts: Sequence[Fact], known: Sequence[KnownFact]) -> str:
+    for fact in facts:
+        for k in known:
+            if same_figure(fact, k.fact):
+                return f"{format_fact(fact)} (known from {k.source_title})"
+    return ""

@@ -26,13 +26,13 @@ import msgspec
 from worker.alerts import build_alert
 from worker.coverage import Coverage, CoverageItem, item_from_story
 from worker.dedupe import Fingerprint, fingerprint, near_duplicate_of
-from worker.errors import FeedError, ParseError
+from worker.errors import FeedError, ParseError, RateLimitedError
 from worker.facts import extract_facts
 from worker.fetch import Fetcher, Validators
-from worker.match import TermIndex, Verdict, judge
+from worker.match import Development, Evidence, TermIndex, Verdict, judge
 from worker.parse import ParsedFeed, normalise, parse_feed
 from worker.records import Alert, Fact, Record, Story
-from worker.rules import NoveltyKind, Rule
+from worker.rules import Rule
 from worker.state import CoverageLog, FeedState, FeedStateStore, SeenStore
 
 #: Errors back off exponentially from the feed's interval up to this.
@@ -65,8 +65,9 @@ class Monitor:
         self.coverage = Coverage(articles)
         self.log = log
         self._synced = 0
-        self._alerted: dict[str, Fingerprint] = {}  # story id -> fingerprint
-        self._alerted_rules: dict[str, set[str]] = {}  # story id -> rules alerted
+        self._fingerprints: dict[str, Fingerprint] = {}  # alerted story id -> fingerprint
+        self._developments: list[Development] = []
+        self._outlets: dict[str, list[str]] = {}  # alerted story id -> other outlets
         self.sync()
 
     def sync(self) -> None:
@@ -80,7 +81,13 @@ class Monitor:
         self.coverage.extend([item])
         story = Story(id=item.id, feed_url="", feed_title="", title=item.title, link=item.url,
                       published=item.published, summary=" ".join(item.sentences[1:]))
-        self._alerted[item.id] = fingerprint(story)
+        fp = fingerprint(story)
+        self._fingerprints[item.id] = fp
+        self._developments.extend(
+            Development(rule_id=rule_id, story_id=item.id, title=item.title,
+                        events=frozenset(events), words=fp.words, published=item.published)
+            for rule_id, events in item.developments.items()
+        )
 
     def assess(self, story: Story, now: datetime) -> Assessment:
         """Judge one story against every rule and the coverage known now. Pure."""
@@ -90,43 +97,45 @@ class Monitor:
             term in found for term in rule.require[0])]
         if not candidates:
             return Assessment(story=story, facts=(), verdicts=(), alerts=())
+        evidence = Evidence(found=found, in_title=self.terms.find(story.title))
         facts = extract_facts(text)
         earlier = self.coverage.follow(story)
-        quotes = [item.quote for item in earlier]
         known = self.coverage.known_facts()
-        duplicate = near_duplicate_of(fingerprint(story), self._alerted.values())
-        verdicts: list[Verdict] = []
-        alerts: list[Alert] = []
-        for rule in candidates:
-            verdict = judge(rule, story, facts, found, known, quotes)
-            if (verdict.fired and duplicate is not None
-                    and rule.novelty.kind is not NoveltyKind.NEW_FIGURE
-                    and rule.id in self._alerted_rules.get(duplicate, set())):
-                # The same story from another outlet: one alert, unless it adds a figure.
-                verdict = Verdict(rule_id=rule.id, fired=False,
-                                  reason=f"same story as already alerted {duplicate}")
-            verdicts.append(verdict)
-            if verdict.match is not None and verdict.fired:
-                alerts.append(build_alert(
-                    story, verdict.match, severity=rule.severity, facts=facts, earlier=earlier,
-                    thread_id=self.coverage.thread_of(earlier), now=now))
-        return Assessment(story=story, facts=facts, verdicts=tuple(verdicts),
-                          alerts=tuple(alerts), duplicate_of=duplicate)
+        verdicts = tuple(judge(rule, story, facts, evidence, known, earlier, self._developments)
+                         for rule in candidates)
+        thread_id = self.coverage.thread_of(earlier)
+        alerts = tuple(
+            build_alert(story, verdict.match, severity=rule.severity, facts=facts,
+                        earlier=earlier, thread_id=thread_id, now=now)
+            for rule, verdict in zip(candidates, verdicts, strict=True)
+            if verdict.match is not None
+        )
+        duplicate = near_duplicate_of(fingerprint(story), self._fingerprints.values())
+        return Assessment(story=story, facts=facts, verdicts=verdicts, alerts=alerts,
+                          duplicate_of=duplicate)
 
     def learn(self, assessment: Assessment) -> None:
         """An alerted story joins the coverage (locally and in the shared log)."""
-        if not assessment.alerts:
-            return
         story = assessment.story
-        self._alerted_rules.setdefault(story.id, set()).update(
-            alert.rule_id for alert in assessment.alerts)
+        if not assessment.alerts:
+            if assessment.duplicate_of is not None:
+                # The same story from another outlet: no alert, but it is listed.
+                self._outlets.setdefault(assessment.duplicate_of, []).append(
+                    story.feed_title or story.feed_url)
+            return
         if story.id in self.coverage:
             return
-        item = item_from_story(story, assessment.facts, assessment.alerts[0].thread_id)
+        developments = {v.rule_id: v.events for v in assessment.verdicts if v.fired and v.events}
+        item = item_from_story(story, assessment.facts, assessment.alerts[0].thread_id,
+                               developments)
         self.log.append_coverage(item)
         self.sync()
         if story.id not in self.coverage:  # a log that does not echo (never in practice)
             self._remember(item)
+
+    def outlets(self, alert: Alert) -> tuple[str, ...]:
+        """Every outlet known to have carried the alert's story so far."""
+        return tuple(dict.fromkeys((*alert.outlets, *self._outlets.get(alert.story.id, ()))))
 
     def process_stories(self, stories: Iterable[Story], now: datetime) -> list[Assessment]:
         """Assess stories in published order; each alerted one becomes coverage."""
@@ -224,7 +233,7 @@ def poll(
         return PollReport(feed_id=feed_id, url=state.url, status="skipped", error=state.disabled)
     if not force and not poll_is_due(state, interval, now):
         return PollReport(feed_id=feed_id, url=state.url, status="skipped",
-                          error=f"next poll at {state.next_poll.isoformat()}")
+                          error=f"next poll at {state.next_poll}")
 
     def save(*, next_poll: datetime | None = None, **changes: object) -> None:
         updated = msgspec.structs.replace(state, last_poll=now, **changes)
@@ -235,10 +244,9 @@ def poll(
         result = fetcher.fetch(state.url, Validators(etag=state.etag,
                                                      last_modified=state.last_modified))
     except FeedError as error:
-        retry_after = getattr(error, "retry_after", None)
-        if retry_after is not None:
+        if isinstance(error, RateLimitedError) and error.retry_after is not None:
             # 429/503: the publisher asked us to wait; that is no fault of the feed.
-            wait = timedelta(seconds=max(retry_after, interval))
+            wait = timedelta(seconds=max(error.retry_after, interval))
             save(last_status=f"rate-limited: {error.problem}", next_poll=now + wait)
         else:
             save(last_status=f"error: {error.problem}",

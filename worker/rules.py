@@ -16,6 +16,15 @@ A rule file looks like this (see ``rules/*.yaml`` for the shipped ones)::
       fact: casualty             # new-figure: which facts count
       subject: north_korean
     channels: [console, slack, email]   # optional; default: every configured one
+
+A ``new-development`` rule names its kinds of event, each with its terms::
+
+    novelty:
+      kind: new-development
+      events:
+        halt: [stop*, halt*, cutoff]
+        deal: [sign*, agree*]
+      fact_kinds: [gas_volume]   # figures that identify a development
 """
 
 from __future__ import annotations
@@ -45,8 +54,13 @@ class Novelty(Record, frozen=True):
     kind: NoveltyKind = NoveltyKind.ANY
     fact: FactKind | None = None
     subject: str | None = None
-    events: tuple[str, ...] = ()  # new-development: words that signal something happened
-    fact_kinds: tuple[FactKind, ...] = ()  # new-development: a new fact of these kinds counts
+    # new-development: kinds of event ("halt", "deal"), each with the words that signal it
+    events: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
+    # new-development: figures that identify a development (a package's amount)
+    fact_kinds: tuple[FactKind, ...] = ()
+
+    def event_terms(self) -> set[str]:
+        return {term for terms in self.events.values() for term in terms}
 
 
 class Rule(Record, frozen=True, kw_only=True):
@@ -63,7 +77,7 @@ class Rule(Record, frozen=True, kw_only=True):
         """Every term the rule looks for, for the matcher's automaton."""
         terms = {t for group in self.require for t in group}
         terms.update(self.exclude)
-        terms.update(self.novelty.events)
+        terms.update(self.novelty.event_terms())
         return terms
 
 
@@ -73,7 +87,7 @@ def _normalise_term(term: str) -> str:
 
 def _validate(rule: Rule, path: Path) -> Rule:
     source = str(path)
-    if not RULE_ID.match(rule.id):
+    if not RULE_ID.fullmatch(rule.id):
         raise ConfigError(source, "id", f"{rule.id!r} is not lowercase words joined by hyphens")
     if rule.severity not in SEVERITIES:
         raise ConfigError(source, "severity", f"expected one of {', '.join(SEVERITIES)}")
@@ -82,7 +96,7 @@ def _validate(rule: Rule, path: Path) -> Rule:
     for field, terms in (
         ("require", [t for g in rule.require for t in g]),
         ("exclude", rule.exclude),
-        ("novelty.events", rule.novelty.events),
+        ("novelty.events", sorted(rule.novelty.event_terms())),
     ):
         for term in terms:
             if not _normalise_term(term).rstrip("*"):
@@ -97,15 +111,16 @@ def _validate(rule: Rule, path: Path) -> Rule:
     novelty = rule.novelty
     if novelty.kind is NoveltyKind.NEW_FIGURE and novelty.fact is None:
         raise ConfigError(source, "novelty.fact", "new-figure needs the kind of fact to compare")
-    if novelty.kind is NoveltyKind.NEW_DEVELOPMENT and not novelty.events:
-        raise ConfigError(source, "novelty.events", "new-development needs event terms")
+    if novelty.kind is NoveltyKind.NEW_DEVELOPMENT and not novelty.event_terms():
+        raise ConfigError(source, "novelty.events", "new-development needs kinds of event "
+                          "with their terms")
     return msgspec.structs.replace(
         rule,
         require=tuple(tuple(_normalise_term(t) for t in g) for g in rule.require),
         exclude=tuple(_normalise_term(t) for t in rule.exclude),
-        novelty=msgspec.structs.replace(
-            novelty, events=tuple(_normalise_term(t) for t in novelty.events)
-        ),
+        novelty=msgspec.structs.replace(novelty, events={
+            kind: tuple(_normalise_term(t) for t in terms) for kind, terms in novelty.events.items()
+        }),
         source=source,
     )
 
@@ -121,6 +136,8 @@ def load_rule(path: Path) -> Rule:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(str(path), None, f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), None, "is not UTF-8 text") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None
