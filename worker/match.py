@@ -35,12 +35,15 @@ HEDGES = ("will soon", "soon be", "upcoming", "expected to", "is set to", "are s
           "to be unveiled", "to be signed", "braces for", "warns against", "could ",
           "weighs ")
 
+#: Headlines that explain or analyse rather than report.
+EXPLAINERS = ("explainer", "explained", "key questions", "what next", "what we know",
+              "analysis:", "what to know", "how it works")
+
 #: A story whose closest earlier coverage (the first ranks, scoring near the best)
-#: is an alerted story of the same rule and kind of event, within the window,
-#: follows that one up.
+#: is an alerted story of the same rule and kind of event, within the rule's
+#: follow-up window, follows that one up.
 FOLLOW_UP_RANKS = 3
 FOLLOW_UP_SCORE = 0.75
-DEVELOPMENT_WINDOW = timedelta(days=7)
 
 
 class Verdict(Record, frozen=True):
@@ -136,24 +139,25 @@ class Evidence(Record, frozen=True):
     in_title: frozenset[str]
 
 
-def same_development(rule_id: str, story: Story, events: frozenset[str],
+def same_development(rule: Rule, story: Story, events: frozenset[str],
                      earlier: Sequence[EarlierItem],
                      developments: Iterable[Development]) -> Development | None:
     """The alerted development this story follows up, if any.
 
     The story's closest earlier coverage (BM25-ranked) is a story this rule
-    already alerted on, for the same kind of event, within
-    ``DEVELOPMENT_WINDOW``: it is the same development, told again.
+    already alerted on, for the same kind of event, within the rule's
+    ``follow_up_days``: it is the same development, told again.
     """
+    window = timedelta(days=rule.novelty.follow_up_days)
     if not earlier:
         return None
     best = earlier[0].score
     closest = [item for item in earlier[:FOLLOW_UP_RANKS] if item.score >= FOLLOW_UP_SCORE * best]
     for development in developments:
-        if development.rule_id != rule_id or not development.events & events:
+        if development.rule_id != rule.id or not development.events & events:
             continue
         if story.published and development.published and \
-                abs(story.published - development.published) > DEVELOPMENT_WINDOW:
+                abs(story.published - development.published) > window:
             continue
         if any(item.id == development.story_id for item in closest):
             return development
@@ -163,6 +167,11 @@ def same_development(rule_id: str, story: Story, events: frozenset[str],
 def _event_kinds(rule: Rule, found: frozenset[str]) -> frozenset[str]:
     return frozenset(kind for kind, terms in rule.novelty.events.items()
                      if any(term in found for term in terms))
+
+
+def _is_explainer(title: str) -> bool:
+    lowered = title.lower()
+    return title.rstrip(" ’'\"”").endswith("?") or any(m in lowered for m in EXPLAINERS)
 
 
 def _hedge(text: str) -> str | None:
@@ -216,7 +225,10 @@ def judge(
             return silent("repeats a known figure: " + _repeat(relevant, comparable))
         return fire(changes, "new figure " + "; ".join(format_fact(c.new) for c in changes))
 
-    # new-development: an event, told as news (not a forecast), not told before.
+    # new-development: an event, told as news (not a forecast, not an explainer),
+    # not told before.
+    if _is_explainer(story.title):
+        return silent("the headline asks or explains rather than reports")
     title_hedge, summary_hedge = _hedge(story.title), _hedge(story.summary)
     in_title = _event_kinds(rule, evidence.in_title)
     if title_hedge:
@@ -231,7 +243,7 @@ def judge(
     repeated = _repeat(amounts, comparable)
     if amounts and not new_amounts:
         return silent(f"repeats a known figure: {repeated}")
-    same = same_development(rule.id, story, events, earlier, developments)
+    same = same_development(rule, story, events, earlier, developments)
     if same is not None and (repeated or not new_amounts):
         # A follow-up: details of a package already alerted are not a new package.
         return silent(f"same development as already alerted {same.title!r}")

@@ -25,6 +25,7 @@ A ``new-development`` rule names its kinds of event, each with its terms::
         halt: [stop*, halt*, cutoff]
         deal: [sign*, agree*]
       fact_kinds: [gas_volume]   # figures that identify a development
+      follow_up_days: 10         # later stories on an alerted development stay silent
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class Novelty(Record, frozen=True):
     events: dict[str, tuple[str, ...]] = msgspec.field(default_factory=dict)
     # new-development: figures that identify a development (a package's amount)
     fact_kinds: tuple[FactKind, ...] = ()
+    # new-development: how long stories on an alerted development count as its follow-ups
+    follow_up_days: float = 7.0
 
     def event_terms(self) -> set[str]:
         return {term for terms in self.events.values() for term in terms}
@@ -111,6 +114,8 @@ def _validate(rule: Rule, path: Path) -> Rule:
     novelty = rule.novelty
     if novelty.kind is NoveltyKind.NEW_FIGURE and novelty.fact is None:
         raise ConfigError(source, "novelty.fact", "new-figure needs the kind of fact to compare")
+    if not 0 <= novelty.follow_up_days <= 365:
+        raise ConfigError(source, "novelty.follow_up_days", "must be between 0 and 365")
     if novelty.kind is NoveltyKind.NEW_DEVELOPMENT and not novelty.event_terms():
         raise ConfigError(source, "novelty.events", "new-development needs kinds of event "
                           "with their terms")
