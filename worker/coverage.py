@@ -124,7 +124,7 @@ class Coverage:
 
     def __init__(self, items: Iterable[CoverageItem] = ()) -> None:
         self.items: list[CoverageItem] = []
-        self._ids: set[str] = set()
+        self._by_id: dict[str, CoverageItem] = {}
         self._index: bm25s.BM25 | None = None
         self._sentence_owner: list[int] = []
         self._sentences: list[str] = []
@@ -134,14 +134,14 @@ class Coverage:
         return len(self.items)
 
     def __contains__(self, item_id: object) -> bool:
-        return item_id in self._ids
+        return item_id in self._by_id
 
     def extend(self, items: Iterable[CoverageItem]) -> None:
         added = False
         for item in items:
-            if item.id in self._ids:
+            if item.id in self._by_id:
                 continue
-            self._ids.add(item.id)
+            self._by_id[item.id] = item
             self.items.append(item)
             added = True
         if added:
@@ -201,7 +201,6 @@ class Coverage:
     def thread_of(self, earlier: Sequence[EarlierItem]) -> str | None:
         """The thread an alert joins: that of the best-ranked earlier item."""
         for entry in earlier:
-            for item in self.items:
-                if item.id == entry.id:
-                    return item.thread_id
+            if item := self._by_id.get(entry.id):
+                return item.thread_id
         return None

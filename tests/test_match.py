@@ -1,0 +1,136 @@
+"""Rules judge stories: keywords first, then novelty against what is already known."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from worker.config import DEFAULT_COVERAGE, DEFAULT_RULES
+from worker.coverage import load_articles
+from worker.match import TermIndex
+from worker.pipeline import Monitor
+from worker.records import Story
+from worker.rules import load_rules
+from worker.state import MemoryState
+
+T0 = datetime(2025, 1, 10, 9, tzinfo=UTC)
+
+
+def story(title: str, summary: str = "", hours: float = 0, n: int = 0) -> Story:
+    return Story(id=f"s{n}-{abs(hash(title)) % 10**8}", feed_url="https://wire.example/rss",
+                 feed_title=f"Wire {n}", title=title, link=f"https://wire.example/{n}/{hash(title)}",
+                 published=T0 + timedelta(hours=hours), summary=summary)
+
+
+@pytest.fixture
+def monitor() -> Monitor:
+    return Monitor(load_rules(DEFAULT_RULES), load_articles(DEFAULT_COVERAGE), MemoryState())
+
+
+def fired(monitor: Monitor, *stories: Story) -> list[list[str]]:
+    return [[a.rule_id for a in result.alerts]
+            for result in monitor.process_stories(stories, now=T0)]
+
+
+def reasons(monitor: Monitor, item: Story) -> dict[str, str]:
+    return {v.rule_id: v.reason for v in monitor.assess(item, T0).verdicts}
+
+
+def test_terms_match_on_word_boundaries_and_prefixes() -> None:
+    index = TermIndex(["gas", "casualt*", "north korea*", "tear gas"])
+    assert index.find("North Korean casualties rise") == {"north korea*", "casualt*"}
+    assert index.find("Gaslighting and degas") == frozenset()
+    assert index.find("Police fire TEAR  gas") == {"gas", "tear gas"}
+
+
+def test_a_new_figure_alerts_with_the_change_from_the_closest_known(monitor: Monitor) -> None:
+    results = monitor.process_stories(
+        [story("Nearly 4,000 North Korean troops killed or wounded, Zelenskyy says")], now=T0)
+    (alert,) = results[0].alerts
+    assert alert.rule_id == "casualty-figure"
+    (change,) = alert.changes
+    assert change.new.value == 4000
+    assert change.previous is not None and change.previous.fact.value == 3000
+    assert change.previous.source_id == "000_cec66fe4180fa49a"
+
+
+@pytest.mark.parametrize("title", [
+    "Zelenskyy: more than 3,000 North Korean troops killed or wounded",
+    "South Korea sticks to estimate of at least 1,100 North Korean casualties",
+    "North Korea suffered over 1,000 casualties in a week, White House says",
+])
+def test_repeating_a_known_figure_stays_silent(monitor: Monitor, title: str) -> None:
+    assert fired(monitor, story(title)) == [[]]
+    assert reasons(monitor, story(title))["casualty-figure"].startswith("repeats a known figure")
+
+
+@pytest.mark.parametrize("title", [
+    "Russia lost 1,500 troops in a day, Ukraine's general staff says",
+    "North Korea sent 1,500 more troops to Kursk",
+    "Over 10,000 North Korean troops remain in Russia, Seoul says",
+    "North Korea launches missiles that travelled up to 250km",
+])
+def test_other_forces_deployments_and_other_numbers_stay_silent(monitor: Monitor,
+                                                                title: str) -> None:
+    assert fired(monitor, story(title)) == [[]]
+
+
+def test_an_alerted_figure_becomes_known(monitor: Monitor) -> None:
+    first = story("Nearly 4,000 North Korean troops killed or wounded, Zelenskyy says")
+    again = story("North Korean casualties approach 4,000, Kyiv says", hours=5, n=1)
+    assert fired(monitor, first, again) == [["casualty-figure"], []]
+
+
+def test_a_new_package_alerts_and_its_follow_ups_do_not(monitor: Monitor) -> None:
+    results = fired(
+        monitor,
+        story("US announces $500 million weapons package for Ukraine",
+              "The Pentagon announced air defence interceptors for Ukraine."),
+        story("Pentagon details the $500 million Ukraine package",
+              "The $500 million package announced on Thursday includes interceptors.", 3, 1),
+        story("Denmark announces new military aid package for Ukraine",
+              "Denmark will fund artillery ammunition for Ukraine.", 100, 2),
+    )
+    assert results == [["aid-package"], [], ["aid-package"]]
+
+
+@pytest.mark.parametrize(("title", "why"), [
+    ("US to announce more Ukraine aid package at Ramstein", "forecast"),
+    ("Final weapons package for Ukraine to be unveiled on Thursday", "forecast"),
+    ("Why did Ukraine halt the flow of Russian gas to Europe?", "asks or explains"),
+    ("What next for Russian gas transit deal: 5 key questions", "asks or explains"),
+])
+def test_forecasts_and_explainers_are_not_developments(monitor: Monitor, title: str,
+                                                       why: str) -> None:
+    verdicts = reasons(monitor, story(title))
+    assert any(why in reason for reason in verdicts.values()), verdicts
+    assert fired(monitor, story(title)) == [[]]
+
+
+@pytest.mark.parametrize("title", [
+    "Kenya police fire tear gas at protest",
+    "India clears toxic waste from Bhopal gas leak site",
+    "Aid agencies appeal for $4 billion humanitarian package for Sudan",
+    "US approves $8 billion arms package for Israel",
+])
+def test_unrelated_gas_and_aid_stories_stay_silent(monitor: Monitor, title: str) -> None:
+    assert fired(monitor, story(title)) == [[]]
+
+
+def test_a_story_restating_earlier_coverage_is_silent(monitor: Monitor) -> None:
+    restated = story("Ukraine receives first US LNG cargo",
+                     "DTEK confirmed the delivery of about 100 million cubic meters of LNG.")
+    assert fired(monitor, restated) == [[]]
+    assert "repeats a known figure" in reasons(monitor, restated)["gas-deal"]
+
+
+def test_the_same_story_from_another_outlet_is_listed_not_alerted(monitor: Monitor) -> None:
+    first = story("Ukraine says it captured two North Korean soldiers in Kursk",
+                  "Two wounded North Korean soldiers were captured.", 0, 1)
+    second = story("Ukraine says it captured two North Korean soldiers in Russia's Kursk",
+                   "Two North Korean soldiers were captured in Kursk, Kyiv said.", 2, 2)
+    results = monitor.process_stories([first, second], now=T0)
+    assert [len(r.alerts) for r in results] == [1, 0]
+    assert results[1].duplicate_of == first.id
+    assert monitor.outlets(results[0].alerts[0]) == ("Wire 1", "Wire 2")
