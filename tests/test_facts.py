@@ -478,7 +478,7 @@ def test_same_figure_across_extracted_wordings() -> None:
     assert not same_figure(one_k, three_hundred)
 
 
-def test_closest_known_prefers_same_family_then_nearest_value() -> None:
+def test_closest_known_needs_the_same_family_then_nearest_value() -> None:
     new = casualty(4000, measure="casualties")
     same_family_far = known(casualty(1100, measure="casualties"), "officials")
     same_family_near = known(casualty(3000, measure="killed_or_wounded"), "zelenskyy")
@@ -487,7 +487,10 @@ def test_closest_known_prefers_same_family_then_nearest_value() -> None:
     other_kind = known(money(4000), "money")
     choices = [other_kind, other_subject, other_family_nearer, same_family_far, same_family_near]
     assert closest_known(new, choices) == same_family_near
-    assert closest_known(new, [other_family_nearer, other_subject]) == other_family_nearer
+    # "3,900 killed" is no previous figure for "4,000 casualties".
+    assert closest_known(new, [other_family_nearer, other_subject]) is None
+    assert closest_known(casualty(4000, measure=None), [other_family_nearer]) == \
+        other_family_nearer
     assert closest_known(new, [other_subject, other_kind]) is None
     assert closest_known(new, []) is None
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
-from collections.abc import Callable, Iterable, Iterator
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
-from typing import IO, Any, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
+from urllib.parse import urlsplit
 
 import click
 import msgspec
@@ -25,9 +29,15 @@ from worker.pipeline import Assessment, Monitor
 from worker.records import Alert, Story
 from worker.render import alert_json
 
+if TYPE_CHECKING:
+    from worker.outbox import Outbox
+    from worker.state import RedisState
+
 P = ParamSpec("P")
 T = TypeVar("T")
 
+#: worker.metrics reads it too; named here so ``run`` can set it before that import.
+MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 REPLAY_KEYS = ("feed_url", "feed_title", "title", "link", "published", "description")
 
 
@@ -64,27 +74,35 @@ def stories_from_jsonl(path: Path) -> Iterator[Story]:
     """Stories from a JSONL stream with the replay keys, normalised like feed entries."""
     from worker.parse import normalise, raw_entry
 
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(str(path), f"line {number}", f"not JSON: {exc.msg}") from None
-            if not isinstance(row, dict):
-                raise ConfigError(str(path), f"line {number}", "expected a JSON object")
-            missing = [key for key in REPLAY_KEYS if key not in row]
-            if missing:
-                raise ConfigError(str(path), f"line {number}", f"missing key {missing[0]!r}")
-            for key in REPLAY_KEYS:
-                if not isinstance(row[key], str | None):
-                    raise ConfigError(str(path), f"line {number}.{key}", "expected a string")
-            entry = raw_entry(own_id=row["link"] or "", title=row["title"] or "",
-                              link=row["link"] or "", published=row["published"],
-                              summary=row["description"] or "")
-            yield normalise(entry, feed_url=row["feed_url"] or "",
-                            feed_title=row["feed_title"] or "")
+    try:
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                row = _replay_row(path, number, line)
+                entry = raw_entry(own_id=row["link"] or "", title=row["title"] or "",
+                                  link=row["link"] or "", published=row["published"],
+                                  summary=row["description"] or "")
+                yield normalise(entry, feed_url=row["feed_url"] or "",
+                                feed_title=row["feed_title"] or "")
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), None, "is not UTF-8 text") from None
+
+
+def _replay_row(path: Path, number: int, line: str) -> dict[str, str | None]:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(str(path), f"line {number}", f"not JSON: {exc.msg}") from None
+    if not isinstance(row, dict):
+        raise ConfigError(str(path), f"line {number}", "expected a JSON object")
+    missing = [key for key in REPLAY_KEYS if key not in row]
+    if missing:
+        raise ConfigError(str(path), f"line {number}", f"missing key {missing[0]!r}")
+    for key in REPLAY_KEYS:
+        if not isinstance(row[key], str | None):
+            raise ConfigError(str(path), f"line {number}.{key}", "expected a string")
+    return row
 
 
 def stories_from_source(source: str, settings: Settings) -> list[Story]:
@@ -166,11 +184,16 @@ def run(feeds_path: Path | None, concurrency: int) -> None:
         os.environ["NEWSMON_REDIS_URL"] = private.url
         click.echo(f"newsmon: started a private redis-server at {private.url} "
                    f"(data in {private.directory})", err=True)
+    metrics_directory = None
+    if settings.metrics_port is not None and MULTIPROC_VARIABLE not in os.environ:
+        # Set before prometheus_client is imported: the worker's processes then
+        # share their counts through files there (see worker.metrics).
+        metrics_directory = tempfile.mkdtemp(prefix="newsmon-metrics-")
+        os.environ[MULTIPROC_VARIABLE] = metrics_directory
     try:
-        from worker.logs import configure_logging
+        # Celery configures logging through worker.logs (imported by worker.tasks).
         from worker.tasks import app
 
-        configure_logging()
         schedule = state_directory() / "celerybeat-schedule"
         schedule.parent.mkdir(parents=True, exist_ok=True)
         app.worker_main(["worker", "--beat", "--loglevel", "INFO", "--schedule", str(schedule),
@@ -179,6 +202,8 @@ def run(feeds_path: Path | None, concurrency: int) -> None:
     finally:
         if private is not None:
             private.stop()
+        if metrics_directory is not None:
+            shutil.rmtree(metrics_directory, ignore_errors=True)
 
 
 def _run_stories(stories: Iterable[Story], monitor: Monitor) -> list[Assessment]:
@@ -213,18 +238,34 @@ def check(source: str, explain: bool, as_json: bool) -> None:
         click.echo(f"{len(assessments)} stories, {len(alerts)} alerts", err=True)
 
 
-def replay_alerts(path: Path, monitor: Monitor, explain_to: IO[str] | None = None) -> list[Alert]:
-    """Run a JSONL stream through the pipeline in published order; the alerts it makes."""
-    assessments = monitor.process_stories(stories_from_jsonl(path), now=_replay_now())
-    if explain_to is not None:
-        for assessment in assessments:
-            _explain(assessment, explain_to)
-    return [alert for a in assessments for alert in a.alerts]
+def _published_order(story: Story) -> tuple[datetime, str]:
+    # The order Monitor.process_stories uses; replays feed it one story at a time.
+    return (story.published or datetime.min.replace(tzinfo=UTC), story.id)
+
+
+def replay_stories(stories: Sequence[Story], monitor: Monitor,
+                   label: str = "replaying") -> list[Assessment]:
+    """Run stories through the pipeline in published order, with a progress bar on a terminal."""
+    now = _replay_now()
+    ordered = sorted(stories, key=_published_order)
+    if not sys.stderr.isatty():
+        return monitor.process_stories(ordered, now=now)
+    with click.progressbar(ordered, label=label, file=sys.stderr) as bar:
+        return [assessment for story in bar
+                for assessment in monitor.process_stories([story], now=now)]
 
 
 def _replay_now() -> datetime:
     # Replays are reproducible: alerts carry a fixed creation time, not the clock's.
     return datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def alerts_per_rule(alerts: Iterable[Alert], rule_ids: Iterable[str]) -> str:
+    """A table: each rule with its number of alerts, and the total."""
+    counts = Counter(alert.rule_id for alert in alerts)
+    rows = [[rule_id, str(counts[rule_id])] for rule_id in rule_ids]
+    rows.append(["total", str(sum(counts.values()))])
+    return _table(("rule", "alerts"), rows)
 
 
 @main.command()
@@ -234,20 +275,30 @@ def _replay_now() -> datetime:
 @click.option("--explain", is_flag=True, help="Explain every decision on stderr.")
 @reports_errors
 def replay(input_path: Path, out_path: Path, explain: bool) -> None:
-    """Replay a JSONL stream of entries from clean state; write the alerts as JSON lines."""
+    """Replay a JSONL stream of entries from clean state; write the alerts as JSON lines.
+
+    Prints the alerts per rule at the end.
+    """
     from worker.wiring import memory_monitor
 
     if not input_path.is_file():
         raise ConfigError(str(input_path), None, "does not exist or is not a file")
-    alerts = replay_alerts(input_path, memory_monitor(_settings()),
-                           sys.stderr if explain else None)
+    monitor = memory_monitor(_settings())
+    stories = list(stories_from_jsonl(input_path))
+    assessments = replay_stories(stories, monitor)
+    if explain:
+        for assessment in assessments:
+            _explain(assessment, sys.stderr)
+    alerts = [alert for a in assessments for alert in a.alerts]
     try:
         with out_path.open("w", encoding="utf-8") as out:
             for alert in alerts:
                 out.write(json.dumps(alert_json(alert), ensure_ascii=False) + "\n")
     except OSError as exc:
         raise ConfigError(str(out_path), None, f"cannot write: {exc.strerror}") from None
-    click.echo(f"{len(alerts)} alerts written to {out_path}", err=True)
+    click.echo(alerts_per_rule(alerts, (rule.id for rule in monitor.rules)))
+    click.echo(f"{len(stories)} stories read, {len(alerts)} alerts written to {out_path}",
+               err=True)
 
 
 @main.command()
@@ -262,10 +313,14 @@ def backtest(stream: Path, labels: Path) -> None:
     if not stream.is_file():
         raise ConfigError(str(stream), None, "does not exist or is not a file")
     monitor = memory_monitor(_settings())
-    expected = load_labels(labels)
-    alerts = replay_alerts(stream, monitor)
-    links = [story.link for story in stories_from_jsonl(stream)]
-    scores = score(alerts, expected, links, [rule.id for rule in monitor.rules])
+    try:
+        expected = load_labels(labels)
+    except UnicodeDecodeError:
+        raise ConfigError(str(labels), None, "is not UTF-8 text") from None
+    stories = list(stories_from_jsonl(stream))
+    alerts = [alert for a in replay_stories(stories, monitor) for alert in a.alerts]
+    scores = score(alerts, expected, [story.link for story in stories],
+                   [rule.id for rule in monitor.rules])
     click.echo(score_table(scores))
 
 
@@ -278,10 +333,11 @@ def rules(ctx: click.Context) -> None:
         return
     from worker.rules import load_rules
 
-    for rule in load_rules(_settings().rules_path):
-        channels = ", ".join(rule.channels) if rule.channels else "all configured"
-        click.echo(f"{rule.id:<18} {rule.severity:<7} {rule.novelty.kind:<16} "
-                   f"{rule.name}  [channels: {channels}]  ({rule.source})")
+    click.echo(_table(("id", "severity", "novelty", "channels", "name", "file"), [
+        [rule.id, rule.severity, rule.novelty.kind,
+         ",".join(rule.channels) if rule.channels is not None else "all", rule.name,
+         str(rule.source)]
+        for rule in load_rules(_settings().rules_path)]))
 
 
 @rules.command("test")
@@ -312,13 +368,29 @@ def rules_test(rule_id: str, source: str) -> None:
     click.echo(f"{len(assessments)} stories: {matched} alerts, {near} near misses", err=True)
 
 
-def _runtime_state() -> Any:
+def _runtime_state() -> tuple[Settings, RedisState]:
     from worker.state import RedisState
 
     settings = _settings()
     state = RedisState.from_url(settings.redis_url, settings.namespace)
     state.ping()
     return settings, state
+
+
+def _feed_rows(settings: Settings, state: RedisState) -> list[dict[str, Any]]:
+    """Each configured feed with its stored state (last_poll None if never polled)."""
+    rows = []
+    for feed in load_feeds(settings.feeds_path, settings.poll_interval):
+        current = state.get_feed(feed.id)
+        row: dict[str, Any] = {"id": feed.id, "url": feed.url, "title": feed.title or feed.url,
+                               "interval": feed.interval}
+        row.update(msgspec.to_builtins(current) if current else {"last_poll": None})
+        rows.append(row)
+    return rows
+
+
+def _feed_table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
+    return _table(columns, [[_cell(row.get(c)) for c in columns] for row in rows])
 
 
 @main.group(invoke_without_command=True)
@@ -329,37 +401,37 @@ def feeds(ctx: click.Context, as_json: bool) -> None:
     """Each feed's health: last poll, status, entries seen, next poll, errors."""
     if ctx.invoked_subcommand is not None:
         return
-    settings, state = _runtime_state()
-    rows = []
-    for feed in load_feeds(settings.feeds_path, settings.poll_interval):
-        current = state.get_feed(feed.id)
-        row: dict[str, Any] = {"id": feed.id, "url": feed.url, "title": feed.title,
-                               "interval": feed.interval}
-        row.update(msgspec.to_builtins(current) if current else {"last_poll": None})
-        rows.append(row)
+    rows = _feed_rows(*_runtime_state())
     if as_json:
         click.echo(json.dumps(rows, indent=2, default=str))
         return
-    columns = ("title", "last_poll", "last_status", "entries_seen", "next_poll",
-               "consecutive_errors", "disabled")
-    click.echo(_table(columns, [[_cell(row.get(c)) for c in columns] for row in rows]))
+    click.echo(_feed_table(rows, ("title", "last_poll", "last_status", "entries_seen",
+                                  "next_poll", "consecutive_errors", "disabled")))
 
 
 def _cell(value: object) -> str:
+    """A table cell: "-" for nothing, ISO times to the second without the "T"."""
     if value is None:
         return "-"
     text = str(value)
-    return text[:19].replace("T", " ") if isinstance(value, str) and text[:4].isdigit() \
-        and "T" in text[:11] else text
+    if isinstance(value, str) and text[:4].isdigit() and "T" in text[:11]:
+        return text[:19].replace("T", " ")
+    return text
 
 
 def _table(columns: Iterable[str], rows: list[list[str]]) -> str:
     header = list(columns)
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
               for i, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
+              for r in rows]
     return "\n".join(lines)
+
+
+def _fields(pairs: list[tuple[str, str]]) -> str:
+    width = max(len(name) for name, _ in pairs)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in pairs)
 
 
 @feeds.command("import")
@@ -372,22 +444,27 @@ def feeds_import(opml: Path, out_path: Path | None) -> None:
     text = dump_feeds_yaml(load_feeds(opml, _settings().poll_interval))
     if out_path is None:
         click.echo(text, nl=False)
-    else:
+        return
+    try:
         out_path.write_text(text, encoding="utf-8")
-        click.echo(f"wrote {out_path}", err=True)
+    except OSError as exc:
+        raise ConfigError(str(out_path), None, f"cannot write: {exc.strerror}") from None
+    click.echo(f"wrote {out_path}", err=True)
 
 
 @main.command()
 @click.option("--failed", is_flag=True, help="Show alerts that could not be delivered.")
 @click.option("--retry", is_flag=True, help="Resend the alerts that could not be delivered.")
-@click.option("--limit", default=20, show_default=True)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1),
+              help="How many recent alerts to show.")
 @reports_errors
 def alerts(failed: bool, retry: bool, limit: int) -> None:
-    """Recent alerts; with --failed the dead letters, with --retry resend them."""
+    """Recent alerts, newest first; with --failed the dead letters, with --retry resend them."""
     from worker.errors import DeliveryError
     from worker.wiring import build_runtime
 
-    rt = build_runtime(_settings(), stream=sys.stderr)
+    settings, _ = _runtime_state()
+    rt = build_runtime(settings, stream=sys.stderr)
     if retry:
         resent = 0
         for alert_id in rt.outbox.retry_dead_letters():
@@ -400,27 +477,60 @@ def alerts(failed: bool, retry: bool, limit: int) -> None:
         click.echo(f"resent {resent} alerts")
         return
     if failed:
-        for letter in rt.outbox.dead_letters():
-            click.echo(f"{letter.failed_at}  {letter.alert_id}  {letter.channel}  "
-                       f"{letter.title}\n    {letter.error}")
+        click.echo(_table(("failed_at", "alert", "channel", "title", "error"), [
+            [_cell(letter.failed_at.isoformat()), letter.alert_id, letter.channel,
+             letter.title, letter.error]
+            for letter in rt.outbox.dead_letters()]))
         return
-    for alert in rt.outbox.recent(limit):
-        click.echo(f"{alert.created:%Y-%m-%d %H:%M}  {alert.rule_id:<16} {alert.story.title}")
+    click.echo(_table(("created", "rule", "severity", "title", "link"), [
+        [_cell(alert.created.isoformat()), alert.rule_id, alert.severity, alert.story.title,
+         alert.story.link]
+        for alert in rt.outbox.recent(limit)]))
+
+
+def alerts_since(outbox: Outbox, since: datetime) -> int:
+    """How many alerts were made at or after ``since`` (the outbox keeps them in put order)."""
+    limit = 64
+    while True:
+        recent = outbox.recent(limit)
+        count = sum(alert.created >= since for alert in recent)
+        if count < len(recent) or len(recent) < limit:
+            return count
+        limit *= 4
+
+
+def _redis_address(url: str) -> str:
+    """A Redis URL without its password."""
+    parts = urlsplit(url)
+    host = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname or parts.path
+    return f"{parts.scheme}://{host}{parts.path if parts.hostname else ''}"
 
 
 @main.command()
+@click.option("--timeout", default=1.0, show_default=True, type=click.FloatRange(min=0.1),
+              help="Seconds to wait for workers to answer.")
 @reports_errors
-def status() -> None:
-    """Redis reachable, workers alive, queue depth, last poll per feed, alerts today."""
-    settings, state = _runtime_state()
-    from worker.tasks import app
+def status(timeout: float) -> None:
+    """Redis reachable, workers alive, queue depth, alerts today, last poll per feed."""
+    from celery import Celery
 
-    click.echo(f"redis: reachable at {settings.redis_url}")
-    replies = app.control.ping(timeout=1.0) or []
-    click.echo(f"workers alive: {len(replies)}")
-    click.echo(f"queue depth: {state.redis.llen('celery')}")
-    for feed in load_feeds(settings.feeds_path, settings.poll_interval):
-        current = state.get_feed(feed.id)
-        last = current.last_poll.isoformat() if current and current.last_poll else "never"
-        click.echo(f"  {feed.title or feed.url}: last poll {last}"
-                   + (f", {current.last_status}" if current and current.last_status else ""))
+    from worker.metrics import queue_depth
+    from worker.outbox import Outbox
+
+    settings, state = _runtime_state()
+    # An app of our own: the broker is this command's NEWSMON_REDIS_URL, whatever
+    # worker.tasks read when it was imported.
+    workers = Celery("newsmon", broker=settings.redis_url, set_as_current=False)
+    replies = workers.control.ping(timeout=timeout) or []
+    names = sorted(name for reply in replies for name in reply)
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = alerts_since(Outbox(state.redis, settings.namespace, {}), midnight)
+    click.echo(_fields([
+        ("redis", f"reachable at {_redis_address(settings.redis_url)}"),
+        ("workers alive", f"{len(names)}" + (f" ({', '.join(names)})" if names else "")),
+        ("queue depth", str(queue_depth(state.redis))),
+        ("alerts today", f"{today} (since {midnight:%Y-%m-%d} 00:00 UTC)"),
+    ]))
+    click.echo()
+    click.echo(_feed_table(_feed_rows(settings, state),
+                           ("title", "last_poll", "last_status", "next_poll")))

@@ -803,15 +803,20 @@ def same_figure(a: Fact, b: Fact) -> bool:
 
 
 def closest_known(new: Fact, known: Sequence[KnownFact]) -> KnownFact | None:
-    """The known figure of the same kind, unit and subject nearest in value to ``new``.
+    """The known figure of the same kind, unit, subject and measure nearest to ``new``.
 
-    One of the same measure family wins over any other; ties go to the most
-    recently published.
+    "2 captured" has no previous figure in "1,000 casualties": a change between
+    different measures would mislead. An unknown measure compares with any;
+    the same measure wins, ties go to the most recently published.
     """
-    candidates = [k for k in known if _comparable(new, k.fact)]
+    family = _family(new.measure)
+    candidates = [
+        k for k in known
+        if _comparable(new, k.fact)
+        and (family is None or k.fact.measure is None or _family(k.fact.measure) == family)
+    ]
     if not candidates:
         return None
-    family = _family(new.measure)
     return min(
         candidates,
         key=lambda k: (

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import msgspec
+import structlog
 
 from worker.alerts import build_alert
 from worker.coverage import Coverage, CoverageItem, item_from_story
@@ -34,6 +35,8 @@ from worker.parse import ParsedFeed, normalise, parse_feed
 from worker.records import Alert, Fact, Record, Story
 from worker.rules import Rule
 from worker.state import CoverageLog, FeedState, FeedStateStore, SeenStore
+
+log = structlog.get_logger("newsmon.pipeline")
 
 #: Errors back off exponentially from the feed's interval up to this.
 MAX_BACKOFF = timedelta(hours=6)
@@ -138,11 +141,21 @@ class Monitor:
         return tuple(dict.fromkeys((*alert.outlets, *self._outlets.get(alert.story.id, ()))))
 
     def process_stories(self, stories: Iterable[Story], now: datetime) -> list[Assessment]:
-        """Assess stories in published order; each alerted one becomes coverage."""
+        """Assess stories in published order; each alerted one becomes coverage.
+
+        A story whose assessment raises (a bug the story triggers) is logged
+        with its error and skipped, so one poison story cannot stop its feed:
+        the others are still judged, and it is marked seen with them.
+        """
         assessments = []
         epoch = datetime.min.replace(tzinfo=UTC)
         for story in sorted(stories, key=lambda s: (s.published or epoch, s.id)):
-            assessment = self.assess(story, now)
+            try:
+                assessment = self.assess(story, now)
+            except Exception as exc:
+                log.exception("story.failed", story_id=story.id, feed=story.feed_url,
+                              title=story.title, error=f"{type(exc).__name__}: {exc}")
+                continue
             self.learn(assessment)
             assessments.append(assessment)
         return assessments
@@ -286,5 +299,6 @@ def poll(
                         entries=len(parsed.entries), new_entries=len(fresh_keys), alerts=alerts)
     save(last_status="200", consecutive_errors=0, body_hash=body_hash,
          entries_seen=state.entries_seen + len(fresh_keys))
-    seen.mark(fresh_keys)
+    # Every entry still in the feed is marked, so expiry counts from the last sighting.
+    seen.mark([entry.key for entry in parsed.entries])
     return report

@@ -138,10 +138,9 @@ class RedisState:
         """The keys not seen before, in one round trip for the whole feed."""
         if not keys:
             return []
-        pipe = self.redis.pipeline(transaction=False)
-        for key in keys:
-            pipe.exists(self.key("seen", key))
-        return [key for key, found in zip(keys, pipe.execute(), strict=True) if not found]
+        # One MGET, not an EXISTS per key: a third of the time (bench/pipeline.py).
+        markers = self.redis.mget([self.key("seen", key) for key in keys])
+        return [key for key, marker in zip(keys, markers, strict=True) if marker is None]
 
     @_converting
     def mark(self, keys: Sequence[str]) -> None:

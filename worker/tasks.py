@@ -25,6 +25,7 @@ import structlog
 from celery import Celery, Task
 from celery.signals import worker_ready
 
+from worker import logs, metrics  # noqa: F401  (logs: Celery's logging signal)
 from worker.config import load_feeds, load_settings
 from worker.errors import StateUnavailableError, TransientDeliveryError
 from worker.pipeline import poll
@@ -36,7 +37,13 @@ settings = load_settings()
 
 #: No countdown may exceed this: well inside the visibility timeout.
 MAX_COUNTDOWN = min(300.0, settings.visibility_timeout / 4)
-PENDING_SWEEP_SECONDS = 60.0
+#: Cheap (a few Redis reads); after a crash, alerts go out this soon after their claims expire.
+PENDING_SWEEP_SECONDS = 15.0
+#: A poll is a fetch (20 s deadline) and seconds of matching; the hard limit bounds it.
+POLL_SOFT_TIME_LIMIT = 45
+POLL_TIME_LIMIT = 55
+#: Outlives any poll, and frees the feed this soon after a worker dies mid-poll.
+POLL_LOCK_TTL = POLL_TIME_LIMIT + 5
 
 app = Celery("newsmon", broker=settings.redis_url)
 app.conf.update(
@@ -47,6 +54,9 @@ app.conf.update(
     task_serializer="json",
     accept_content=["json"],
     broker_connection_retry_on_startup=True,
+    # Keep reconnecting however long Redis is away; the default gives up (and the worker
+    # exits) after 100 attempts, about three quarters of an hour.
+    broker_connection_max_retries=None,
     broker_transport_options={"visibility_timeout": settings.visibility_timeout},
     worker_hijack_root_logger=False,
     timezone="UTC",
@@ -99,7 +109,8 @@ def _countdown(retries: int, retry_after: float | None = None) -> float:
     return min(max(backoff, retry_after or 0.0), MAX_COUNTDOWN)
 
 
-@app.task(bind=True, acks_late=True, max_retries=5, soft_time_limit=90, time_limit=120)
+@app.task(bind=True, acks_late=True, max_retries=5, soft_time_limit=POLL_SOFT_TIME_LIMIT,
+          time_limit=POLL_TIME_LIMIT)
 def poll_feed(self: Task, feed_id: str) -> str:
     rt = runtime()
     feed = rt.feeds_by_id.get(feed_id)
@@ -108,7 +119,7 @@ def poll_feed(self: Task, feed_id: str) -> str:
         return "unknown-feed"
     bound = log.bind(task_id=self.request.id, feed_id=feed_id, url=feed.url)
     try:
-        with rt.state.poll_lock(feed_id, ttl=150) as acquired:
+        with rt.state.poll_lock(feed_id, ttl=POLL_LOCK_TTL) as acquired:
             if not acquired:
                 bound.info("poll.skipped", reason="another poll of this feed is in flight")
                 return "locked"
@@ -128,6 +139,7 @@ def poll_feed(self: Task, feed_id: str) -> str:
         deliver_alert.delay(alert_id)
     bound.info("poll.done", status=report.status, entries=report.entries,
                new_entries=report.new_entries, alerts=len(alert_ids), error=report.error)
+    metrics.record_poll(report)
     return report.status
 
 
@@ -136,8 +148,9 @@ def deliver_alert(self: Task, alert_id: str) -> str:
     rt = runtime()
     bound = log.bind(task_id=self.request.id, alert_id=alert_id)
     try:
-        rt.outbox.deliver(alert_id)
+        report = rt.outbox.deliver(alert_id)
     except TransientDeliveryError as exc:
+        metrics.record_delivery_failure(exc)
         if self.request.retries >= self.max_retries:
             rt.outbox.dead_letter(alert_id, exc.channel, str(exc))
             bound.error("deliver.dead_letter", channel=exc.channel, error=str(exc))
@@ -148,6 +161,7 @@ def deliver_alert(self: Task, alert_id: str) -> str:
     except StateUnavailableError as exc:
         bound.warning("deliver.redis_unavailable", error=str(exc))
         raise self.retry(exc=exc, countdown=_countdown(self.request.retries)) from exc
+    metrics.record_delivery(report)
     bound.info("deliver.done")
     return "delivered"
 
