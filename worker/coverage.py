@@ -23,6 +23,9 @@ from worker.records import EarlierItem, Fact, KnownFact, Record, Story
 
 #: How many earlier items an alert lists at most.
 EARLIER_LIMIT = 3
+#: An earlier item is listed only when its best sentence scores at least this
+#: share of the best item's: a weak match is noise, not the story it continues.
+EARLIER_RELATIVE_SCORE = 0.4
 
 _ABBREVIATIONS = frozenset((
     "mr", "mrs", "ms", "dr", "st", "jr", "sr", "gen", "col", "lt", "sgt", "rep", "sen", "gov",
@@ -187,6 +190,9 @@ class Coverage:
             if owner not in best or score > best[owner][0]:
                 best[owner] = (score, sentence_no)
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]
+        if ranked:
+            floor = ranked[0][1][0] * EARLIER_RELATIVE_SCORE
+            ranked = [entry for entry in ranked if entry[1][0] >= floor]
         return tuple(
             EarlierItem(
                 id=self.items[owner].id,
