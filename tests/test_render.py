@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -13,13 +13,19 @@ import pytest
 
 from worker.records import Alert, Change, EarlierItem, Fact, FactKind, KnownFact, Story
 from worker.render import (
+    BUNDLE_TEXT_LIMIT,
     FALLBACK_LIMIT,
     HEADER_LIMIT,
+    MAX_BLOCKS,
     SECTION_LIMIT,
+    Bundle,
+    BundleKind,
     alert_json,
+    bundle_email,
     email_message,
     header_text,
     safe_url,
+    slack_bundle_payload,
     slack_payload,
 )
 
@@ -288,3 +294,63 @@ def test_alert_json_is_the_replay_contract() -> None:
     assert set(change) == {"new", "previous", "change"}
     assert "4,000" in change["new"] and "3,000" in change["previous"]
     assert data["outlets"] == ["World Wire", "Daily Example"]
+
+
+# -- bundles --------------------------------------------------------------------
+
+
+def bundle_of(*alerts: Alert, kind: BundleKind = BundleKind.DIGEST) -> Bundle:
+    key = "hourly" if kind is BundleKind.DIGEST else "seed-000"
+    return Bundle(kind=kind, key=key, alerts=alerts, since=WHEN, until=WHEN + timedelta(hours=1))
+
+
+def test_slack_bundle_of_many_huge_alerts_stays_within_limits_and_counts_the_rest() -> None:
+    huge = EarlierItem(id="e", title="<!here> " * 400, url="https://news.example/" + "e" * 1900,
+                       quote="q" * 5000, score=1.0)
+    alerts = [
+        make_alert(f"a{i}", title="<!channel> " * 500, summary="s" * 5000,
+                   link="https://news.example/" + "x" * 1900, earlier=(huge,),
+                   rule_id=f"rule-{i % 3}-" + "r" * 300)
+        for i in range(200)
+    ]
+    payload = slack_bundle_payload(bundle_of(*alerts))
+    blocks = payload["blocks"]
+    sections = [b["text"]["text"] for b in blocks if b["type"] == "section"]
+    assert len(blocks) <= MAX_BLOCKS and len(payload["text"]) <= FALLBACK_LIMIT
+    assert all(len(text) <= SECTION_LIMIT for text in sections)
+    assert sum(map(len, sections)) <= BUNDLE_TEXT_LIMIT
+    assert len(blocks[0]["text"]["text"]) <= HEADER_LIMIT
+    shown = sum(text.count("• ") for text in sections)
+    assert 0 < shown < 200
+    assert blocks[-1]["elements"][0]["text"] == f"…and {200 - shown} more alerts"
+    assert "<!channel>" not in json.dumps(payload) and "<!here>" not in json.dumps(payload)
+
+
+def test_slack_bundle_links_headline_and_earlier_coverage_but_not_a_long_url() -> None:
+    short = make_alert("a1", title="Gas deal signed")
+    long_link = make_alert("a2", title="Aid package", link="https://news.example/" + "y" * 600)
+    payload = slack_bundle_payload(bundle_of(short, long_link, kind=BundleKind.THREAD))
+    assert slack_links(payload) == [
+        "https://news.example/kursk-4000|Gas deal signed",
+        "https://news.example/kursk-3000|Zelenskyy: 3,000 North Koreans killed or wounded",
+        "https://news.example/kursk-3000|Zelenskyy: 3,000 North Koreans killed or wounded",
+    ]
+    section = payload["blocks"][2]["text"]["text"]
+    assert "*Aid package*" in section and "4,000" in section
+    assert payload["blocks"][0]["text"]["text"] == "2 more developments on this thread"
+
+
+def test_bundle_email_escapes_html_and_keeps_a_stable_message_id() -> None:
+    alerts = (make_alert("a1", title="<script>x</script>"), make_alert("a2"))
+    first = bundle_email(bundle_of(*alerts), sender="n@example.org", recipients=["d@example.org"])
+    again = bundle_email(bundle_of(*alerts), sender="n@example.org", recipients=["d@example.org"])
+    parsed = message_from_bytes(first.as_bytes(), policy=policy.default)
+    assert isinstance(parsed, EmailMessage)
+    html = parsed.get_body(("html",))
+    assert html is not None and "<script>" not in html.get_content()
+    assert "&lt;script&gt;x&lt;/script&gt;" in html.get_content()
+    assert parsed["Subject"] == "[newsmon] Hourly digest: 2 alerts, 2024-12-24 09:30–10:30 UTC"
+    assert "In-Reply-To" not in parsed
+    assert first["Message-ID"] == again["Message-ID"] != email_message(
+        alerts[0], sender="n@example.org", recipients=[], thread_root=None
+    )["Message-ID"]

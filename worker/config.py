@@ -12,7 +12,7 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 import msgspec
@@ -30,6 +30,9 @@ DEFAULT_RULES = PACKAGE_DIR.parent / "rules"
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 DEFAULT_POLL_INTERVAL = 300.0
 MIN_POLL_INTERVAL = 1.0
+
+#: How often a channel in digest mode sends its one message.
+DigestPeriod = Literal["hourly", "daily"]
 
 
 class Feed(Record, frozen=True):
@@ -55,6 +58,9 @@ class Settings(Record, frozen=True):
     namespace: str = "newsmon"
     metrics_port: int | None = None
     visibility_timeout: float = 3600.0
+    thread_window: float = 0.0  # seconds; 0 sends every alert of a thread at once
+    digest_slack: DigestPeriod | None = None
+    digest_email: DigestPeriod | None = None
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -78,6 +84,15 @@ def _seconds(name: str, raw: str, minimum: float) -> float:
     if not math.isfinite(value) or value < minimum:
         raise ConfigError(name, None, f"must be at least {minimum:g} seconds; got {raw!r}")
     return value
+
+
+def _digest(name: str, raw: str) -> DigestPeriod | None:
+    value = raw.strip().lower()
+    if value in {"", "off"}:
+        return None
+    if value in {"hourly", "daily"}:
+        return cast(DigestPeriod, value)
+    raise ConfigError(name, None, f"expected off, hourly or daily; got {raw!r}")
 
 
 def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = True) -> Settings:
@@ -135,6 +150,12 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
         if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 65536:
             raise ConfigError("NEWSMON_METRICS_PORT", None, f"expected a TCP port; got {raw!r}")
         fields["metrics_port"] = int(raw)
+    if raw := env.get("NEWSMON_THREAD_WINDOW"):
+        fields["thread_window"] = _seconds("NEWSMON_THREAD_WINDOW", raw, 0.0)
+    for name, key in (("NEWSMON_DIGEST_SLACK", "digest_slack"),
+                      ("NEWSMON_DIGEST_EMAIL", "digest_email")):
+        if name in env:
+            fields[key] = _digest(name, env[name])
     return Settings(**fields)
 
 

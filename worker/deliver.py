@@ -4,7 +4,9 @@ Each channel sends one rendered alert and converts what can go wrong on the
 wire into ``TransientDeliveryError`` (worth retrying: 429, 5xx, network
 errors, temporary SMTP replies) or ``PermanentDeliveryError`` (a bad webhook,
 a refused login, a server that will not encrypt). Retrying and bookkeeping
-are the outbox's job, not the channel's.
+are the outbox's job, not the channel's. Slack and email can also send a
+``Bundle`` (a thread's held follow-ups, a digest) as one message; the console
+cannot: it stays one JSON line per alert.
 
 The Slack webhook URL is a secret: it appears in no message and no repr,
 only its host does.
@@ -20,7 +22,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, Protocol, TextIO, cast
+from email.message import EmailMessage
+from typing import Any, Literal, Protocol, TextIO, cast, runtime_checkable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import httpx
@@ -29,7 +32,14 @@ import structlog
 from worker.errors import ConfigError, PermanentDeliveryError, TransientDeliveryError
 from worker.fetch import parse_retry_after
 from worker.records import Alert
-from worker.render import alert_json, email_message, slack_payload
+from worker.render import (
+    Bundle,
+    alert_json,
+    bundle_email,
+    email_message,
+    slack_bundle_payload,
+    slack_payload,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -43,6 +53,14 @@ class Channel(Protocol):
 
     def send(self, alert: Alert) -> None:
         """Send ``alert``; raise TransientDeliveryError or PermanentDeliveryError."""
+
+
+@runtime_checkable
+class BundleChannel(Channel, Protocol):
+    """A channel that can send several alerts as one message."""
+
+    def send_bundle(self, bundle: Bundle) -> None:
+        """Send ``bundle``; raise TransientDeliveryError or PermanentDeliveryError."""
 
 
 class ConsoleChannel:
@@ -118,7 +136,14 @@ class SlackChannel:
         return f"SlackChannel({self.where!r})"
 
     def send(self, alert: Alert) -> None:
-        payload = slack_payload(alert)
+        self._post_paced(slack_payload(alert))
+        log.debug("slack.posted", webhook=self.where, alert=alert.id)
+
+    def send_bundle(self, bundle: Bundle) -> None:
+        self._post_paced(slack_bundle_payload(bundle))
+        log.debug("slack.posted", webhook=self.where, alerts=[a.id for a in bundle.alerts])
+
+    def _post_paced(self, payload: dict[str, Any]) -> None:
         with self._pace.lock:
             wait = self._pace.next_at - self._clock()
             if wait > 0:
@@ -135,7 +160,6 @@ class SlackChannel:
                     self.name, f"{self.where} is rate limiting (429)", retry_after=retry_after
                 )
         if response.is_success:
-            log.debug("slack.posted", webhook=self.where, alert=alert.id)
             return
         body = response.text.strip()[:200] or "no body"
         problem = f"{self.where} answered {response.status_code}: {body}"
@@ -143,7 +167,7 @@ class SlackChannel:
             raise TransientDeliveryError(self.name, problem)
         raise PermanentDeliveryError(self.name, problem)
 
-    def _post(self, payload: dict[str, object]) -> httpx.Response:
+    def _post(self, payload: dict[str, Any]) -> httpx.Response:
         try:
             return self._client.post(self._url, json=payload)
         except httpx.TransportError as exc:
@@ -253,12 +277,19 @@ class EmailChannel:
         return f"EmailChannel({self.target.address!r})"
 
     def send(self, alert: Alert) -> None:
-        message = email_message(
-            alert,
-            sender=self.sender,
-            recipients=self.recipients,
-            thread_root=None if alert.thread_id == alert.id else alert.thread_id,
+        self._send_message(
+            email_message(
+                alert,
+                sender=self.sender,
+                recipients=self.recipients,
+                thread_root=None if alert.thread_id == alert.id else alert.thread_id,
+            )
         )
+
+    def send_bundle(self, bundle: Bundle) -> None:
+        self._send_message(bundle_email(bundle, sender=self.sender, recipients=self.recipients))
+
+    def _send_message(self, message: EmailMessage) -> None:
         where = self.target.address
         try:
             with self._connect() as smtp:

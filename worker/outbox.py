@@ -22,12 +22,36 @@ queued before it there. If an earlier alert cannot go (a transient failure,
 or another worker is sending it) the later one waits, as a
 TransientDeliveryError, rather than overtake it.
 
+Noise control, for channels that can send a ``Bundle`` (Slack, email; never
+the console):
+
+- thread throttling (``thread_window`` seconds): at most one message per
+  (channel, story thread) per window. The first alert of a thread goes at
+  once and opens the window; later ones are *held* in the thread's batch and
+  go out together, as one message, when the window ends, which opens the
+  next window.
+- digests (``digests``: channel -> hourly/daily): every alert is held in the
+  batch of the UTC hour or day it was delivered in, sent as one message when
+  that period ends. A digest channel ignores the thread window.
+
+A held alert leaves its channel's queue (so it neither blocks later alerts
+nor shows in ``pending()``) and waits in Redis, not in a task: ``flush_due``
+(run periodically) claims each due batch, sends it and marks every alert in
+it sent, in one step, so exactly-once holds for bundles as for single alerts,
+with the same one window for a duplicate. A bundle refused for good
+dead-letters each of its alerts on that channel.
+
 Keys live under ``{namespace}:outbox:``: ``alert:<id>`` (the alert, msgspec
 JSON), ``seq``, ``order`` (every alert by put number), ``status:<id>`` (hash:
-channel -> pending/sent/dead), ``queue:<channel>`` (pending alerts by put
+channel -> pending/held/sent/dead), ``queue:<channel>`` (pending alerts by put
 number), ``channels`` (every channel name ever used), ``claim:<id>:<channel>``
-and ``dead`` (hash of dead letters). The retry script builds keys from the
-prefix itself, which a single Redis allows (a cluster would not).
+and ``dead`` (hash of dead letters); for bundles ``batch:<channel>:<batch>``
+(held alerts by put number; a batch is ``thread:<thread id>`` or
+``digest:<period>:<start>``), ``due:<channel>`` (batches by when they are
+due), ``bundle-claim:<channel>:<batch>``, ``windows:<channel>`` (threads by
+when their window opened) and ``openers:<channel>`` (thread -> the alert that
+opened it). The retry script builds keys from the prefix itself, which a
+single Redis allows (a cluster would not).
 """
 
 from __future__ import annotations
@@ -38,20 +62,26 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import cast
 
 import msgspec
 import redis
 
-from worker.deliver import Channel
+from worker.config import DigestPeriod
+from worker.deliver import BundleChannel, Channel
 from worker.errors import PermanentDeliveryError, StateUnavailableError, TransientDeliveryError
 from worker.records import Alert, Record
+from worker.render import Bundle, BundleKind
 
 #: How long an alert waits when an earlier one on its channel is being sent elsewhere.
 BUSY_RETRY_AFTER = 1.0
 
+PERIOD_SECONDS: dict[DigestPeriod, int] = {"hourly": 3600, "daily": 86400}
+
 
 class Status(enum.StrEnum):
     PENDING = "pending"
+    HELD = "held"  # waiting in a batch for a folded message or a digest
     SENT = "sent"
     DEAD = "dead"
 
@@ -61,6 +91,7 @@ class Outcome(enum.Enum):
     DONE = "done"  # not pending any more: sent, or dead-lettered
     CLAIMED = "claimed"  # another worker is sending it now
     DEAD = "dead"
+    HELD = "held"
 
 
 class DeadLetter(Record, frozen=True):
@@ -81,6 +112,22 @@ class DeliveryReport(Record, frozen=True):
     skipped: tuple[str, ...]  # already sent, dead-lettered, or being sent elsewhere
     dead: tuple[str, ...]  # channels that failed for good now
     earlier_sent: tuple[str, ...]  # alerts queued before it that had to go first
+    held: tuple[str, ...] = ()  # channels where it waits for a folded message or digest
+
+
+class Flushed(Record, frozen=True):
+    """The alerts one bundle carried to a channel."""
+
+    channel: str
+    alert_ids: tuple[str, ...]
+
+
+class FlushReport(Record, frozen=True):
+    """What one ``flush_due`` call did."""
+
+    sent: tuple[Flushed, ...]
+    dead: tuple[Flushed, ...]  # bundles refused for good: their alerts are dead letters
+    failed: tuple[str, ...]  # one error per channel whose bundles wait for the next flush
 
 
 # KEYS: alert, seq, order, status, channels, queue per channel; ARGV: json, id, channel...
@@ -120,6 +167,71 @@ if ARGV[3] == 'dead' then redis.call('HSET', KEYS[4], ARGV[5], ARGV[6]) end
 return 1
 """
 
+# KEYS: status, claim, queue, batch, due, windows, openers;
+# ARGV: channel, id, put number, now, batch, thread ('' for a digest), window (or the digest's due)
+# -> 0 not pending, 1 send it now, 2 being sent elsewhere, 3 held
+_GATE = """
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= 'pending' then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
+local now = tonumber(ARGV[4])
+local due = tonumber(ARGV[7])
+if ARGV[6] ~= '' then
+  if redis.call('HGET', KEYS[7], ARGV[6]) == ARGV[2] then return 1 end
+  if redis.call('ZCARD', KEYS[4]) > 0 then
+    due = false
+  else
+    local opened = redis.call('ZSCORE', KEYS[6], ARGV[6])
+    if not opened or tonumber(opened) + due <= now then
+      redis.call('ZADD', KEYS[6], now, ARGV[6])
+      redis.call('HSET', KEYS[7], ARGV[6], ARGV[2])
+      return 1
+    end
+    due = tonumber(opened) + due
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], 'held')
+redis.call('ZREM', KEYS[3], ARGV[2])
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[2])
+if due then redis.call('ZADD', KEYS[5], 'NX', due, ARGV[5]) end
+return 3
+"""
+
+# KEYS: batch, due, bundle claim, windows, openers, dead, status per alert;
+# ARGV: channel, token, state, batch, now, thread ('' for a digest), window, n,
+#       n alert ids, n dead-letter fields, n dead-letter json.
+# Only "held" alerts change; any added to the batch meanwhile wait one more window.
+_FINISH_BUNDLE = """
+local n = tonumber(ARGV[8])
+for i = 1, n do
+  local id = ARGV[8 + i]
+  if redis.call('HGET', KEYS[6 + i], ARGV[1]) == 'held' then
+    redis.call('HSET', KEYS[6 + i], ARGV[1], ARGV[3])
+    if ARGV[3] == 'dead' then redis.call('HSET', KEYS[6], ARGV[8 + n + i], ARGV[8 + 2 * n + i]) end
+  end
+  redis.call('ZREM', KEYS[1], id)
+end
+if redis.call('ZCARD', KEYS[1]) == 0 then
+  redis.call('ZREM', KEYS[2], ARGV[4])
+elseif ARGV[6] ~= '' then
+  redis.call('ZADD', KEYS[2], tonumber(ARGV[5]) + tonumber(ARGV[7]), ARGV[4])
+end
+if ARGV[6] ~= '' and ARGV[3] == 'sent' then
+  redis.call('ZADD', KEYS[4], ARGV[5], ARGV[6])
+  redis.call('HDEL', KEYS[5], ARGV[6])
+end
+if redis.call('GET', KEYS[3]) == ARGV[2] then redis.call('DEL', KEYS[3]) end
+"""
+
+# KEYS: windows, openers; ARGV: cutoff -> threads whose window closed before it are forgotten
+_EXPIRE_WINDOWS = """
+local closed = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+for _, thread in ipairs(closed) do
+  redis.call('ZREM', KEYS[1], thread)
+  redis.call('HDEL', KEYS[2], thread)
+end
+return #closed
+"""
+
 # KEYS: dead, order; ARGV: key prefix -> flat list of id, put number
 _RETRY_DEAD = """
 local entries = redis.call('HGETALL', KEYS[1])
@@ -153,6 +265,17 @@ def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def period_bounds(period: DigestPeriod, moment: float) -> tuple[float, float]:
+    """The UTC hour or day holding ``moment`` (epoch seconds), as [start, end)."""
+    length = PERIOD_SECONDS[period]
+    start = moment - moment % length
+    return start, start + length
+
+
+def _epoch_datetime(moment: float) -> datetime:
+    return datetime.fromtimestamp(moment, UTC)
+
+
 class Outbox:
     """The alerts owed to each channel, and which of them went out."""
 
@@ -164,12 +287,30 @@ class Outbox:
         *,
         claim_ttl: float = 60.0,
         clock: Callable[[], float] = time.time,
+        thread_window: float = 0.0,
+        digests: Mapping[str, DigestPeriod | None] | None = None,
     ) -> None:
+        """``thread_window`` and ``digests`` apply to channels that can send bundles."""
         self._redis = redis
         self._prefix = f"{namespace}:outbox"
         self._channels = channels
         self._claim_ms = max(1, int(claim_ttl * 1000))
         self._clock = clock
+        self._thread_window = thread_window
+        self._bundling = {
+            name: channel for name, channel in channels.items()
+            if isinstance(channel, BundleChannel)
+        }
+        self._digests = {
+            name: period for name, period in (digests or {}).items()
+            if period is not None and name in channels
+        }
+        for name in self._digests:
+            if name not in self._bundling:
+                raise ValueError(f"channel {name!r} cannot send a digest")
+        self._gate = redis.register_script(_GATE)
+        self._finish_bundle = redis.register_script(_FINISH_BUNDLE)
+        self._expire_windows = redis.register_script(_EXPIRE_WINDOWS)
         self._put = redis.register_script(_PUT)
         self._claim = redis.register_script(_CLAIM)
         self._release = redis.register_script(_RELEASE)
@@ -201,6 +342,9 @@ class Outbox:
     def deliver(self, alert_id: str) -> DeliveryReport:
         """Send ``alert_id`` to each channel it is still owed to, after anything queued first.
 
+        On a throttled or digest channel it may be held for a bundle instead:
+        reported in ``held``, not an error; ``flush_due`` sends it later.
+
         Raises TransientDeliveryError (with the longest retry_after asked for)
         when any channel should be tried again, after trying all the others.
         A PermanentDeliveryError dead-letters that channel instead.
@@ -218,9 +362,12 @@ class Outbox:
         dead: list[str] = []
         earlier_sent: list[str] = []
         failures: list[TransientDeliveryError] = []
+        held: list[str] = []
         for name, status in sorted(statuses.items()):
             channel = self._channels.get(name)
-            if status != Status.PENDING:
+            if status == Status.HELD:
+                held.append(name)
+            elif status != Status.PENDING:
                 skipped.append(name)
             elif channel is None:
                 self.dead_letter(alert_id, name, f"channel {name!r} is not configured")
@@ -232,7 +379,8 @@ class Outbox:
                 except TransientDeliveryError as exc:
                     failures.append(exc)
                     continue
-                {Outcome.SENT: sent, Outcome.DEAD: dead}.get(outcome, skipped).append(name)
+                by_outcome = {Outcome.SENT: sent, Outcome.DEAD: dead, Outcome.HELD: held}
+                by_outcome.get(outcome, skipped).append(name)
         if failures:
             delays = [exc.retry_after for exc in failures if exc.retry_after is not None]
             raise TransientDeliveryError(
@@ -246,6 +394,7 @@ class Outbox:
             skipped=tuple(skipped),
             dead=tuple(dead),
             earlier_sent=tuple(dict.fromkeys(earlier_sent)),
+            held=tuple(held),
         )
 
     def _send_earlier(self, channel: Channel, seq: float) -> list[str]:
@@ -266,10 +415,16 @@ class Outbox:
         return sent
 
     def _attempt(self, alert_id: str, channel: Channel) -> Outcome:
-        """Claim, send and record one (alert, channel); TransientDeliveryError passes through."""
+        """Hold, or claim, send and record one (alert, channel).
+
+        TransientDeliveryError passes through.
+        """
         alert = self.get(alert_id)
         if alert is None:
             raise KeyError(f"alert {alert_id!r} is queued but not stored")
+        gate = self._pass_gate(alert, channel.name)
+        if gate is not None:
+            return gate
         token = uuid.uuid4().hex
         claim = self._key("claim", alert_id, channel.name)
         with _state():
@@ -292,6 +447,141 @@ class Outbox:
             return Outcome.DEAD
         self._record(alert, channel.name, Status.SENT, token=token)
         return Outcome.SENT
+
+    def _batch_for(self, alert: Alert, channel: str, now: float) -> tuple[str, str, float] | None:
+        """(batch, thread, window or due) for the gate; None when each alert goes alone."""
+        if period := self._digests.get(channel):
+            start, end = period_bounds(period, now)
+            return f"digest:{period}:{start:.0f}", "", end
+        if self._thread_window > 0 and channel in self._bundling:
+            return f"thread:{alert.thread_id}", alert.thread_id, self._thread_window
+        return None
+
+    def _pass_gate(self, alert: Alert, channel: str) -> Outcome | None:
+        """None when the alert may be sent now; else why not (held, done, claimed)."""
+        now = self._clock()
+        batch = self._batch_for(alert, channel, now)
+        if batch is None:
+            return None
+        key, thread, limit = batch
+        keys = [
+            self._key("status", alert.id),
+            self._key("claim", alert.id, channel),
+            self._key("queue", channel),
+            self._key("batch", channel, key),
+            self._key("due", channel),
+            self._key("windows", channel),
+            self._key("openers", channel),
+        ]
+        with _state():
+            seq = self._redis.zscore(self._key("order"), alert.id)
+            verdict = self._gate(
+                keys=keys, args=[channel, alert.id, seq or 0, repr(now), key, thread, repr(limit)]
+            )
+        return {0: Outcome.DONE, 1: None, 2: Outcome.CLAIMED, 3: Outcome.HELD}[int(verdict)]
+
+    def flush_due(self, now: float | None = None) -> FlushReport:
+        """Send every bundle due by ``now`` (default: the clock): folded threads, digests.
+
+        Bundles go in the order they fell due. A channel that fails
+        transiently keeps its bundles (this one and later ones) for the next
+        flush; one that refuses a bundle for good dead-letters its alerts.
+        """
+        moment = self._clock() if now is None else now
+        sent: list[Flushed] = []
+        dead: list[Flushed] = []
+        failed: list[str] = []
+        for name, channel in sorted(self._bundling.items()):
+            with _state():
+                due = cast(list[tuple[bytes, float]], self._redis.zrangebyscore(
+                    self._key("due", name), "-inf", moment, withscores=True
+                ))
+            try:
+                for key, due_at in due:
+                    outcome, ids = self._send_batch(channel, _text(key), due_at, moment)
+                    if ids:
+                        (sent if outcome is Outcome.SENT else dead).append(Flushed(
+                            channel=name, alert_ids=ids))
+            except TransientDeliveryError as exc:
+                failed.append(str(exc))
+            if self._thread_window > 0:
+                with _state():
+                    self._expire_windows(
+                        keys=[self._key("windows", name), self._key("openers", name)],
+                        args=[repr(moment - self._thread_window)],
+                    )
+        return FlushReport(sent=tuple(sent), dead=tuple(dead), failed=tuple(failed))
+
+    def _send_batch(
+        self, channel: BundleChannel, key: str, due_at: float, now: float
+    ) -> tuple[Outcome, tuple[str, ...]]:
+        """Claim, send and record one due batch; the alerts it carried."""
+        token = uuid.uuid4().hex
+        claim = self._key("bundle-claim", channel.name, key)
+        batch = self._key("batch", channel.name, key)
+        with _state():
+            if not self._redis.set(claim, token, nx=True, px=self._claim_ms):
+                return Outcome.CLAIMED, ()
+            ids = [_text(alert_id) for alert_id in self._redis.zrange(batch, 0, -1)]
+            with self._redis.pipeline(transaction=False) as pipe:
+                for alert_id in ids:
+                    pipe.hget(self._key("status", alert_id), channel.name)
+                statuses = pipe.execute()
+        waiting = [i for i, status in zip(ids, statuses, strict=True) if status is not None
+                   and _text(status) == Status.HELD]
+        alerts = [alert for alert in map(self.get, waiting) if alert is not None]
+        outcome, error = Outcome.SENT, ""
+        if alerts:
+            try:
+                channel.send_bundle(self._bundle(key, alerts, due_at))
+            except TransientDeliveryError:
+                with _state():
+                    self._release(keys=[claim], args=[token])
+                raise
+            except PermanentDeliveryError as exc:
+                outcome, error = Outcome.DEAD, str(exc)
+        self._finish_batch(channel.name, key, ids, alerts, token=token, now=now, error=error)
+        return outcome, tuple(alert.id for alert in alerts)
+
+    def _bundle(self, key: str, alerts: list[Alert], due_at: float) -> Bundle:
+        kind, _, rest = key.partition(":")
+        if kind == BundleKind.DIGEST:
+            period, _, start = rest.partition(":")
+            return Bundle(kind=BundleKind.DIGEST, key=period, alerts=tuple(alerts),
+                          since=_epoch_datetime(float(start)), until=_epoch_datetime(due_at))
+        return Bundle(kind=BundleKind.THREAD, key=rest, alerts=tuple(alerts),
+                      since=alerts[0].created, until=_epoch_datetime(due_at))
+
+    def _finish_batch(
+        self, channel: str, key: str, ids: list[str], alerts: list[Alert], *,
+        token: str, now: float, error: str,
+    ) -> None:
+        """Mark a batch's held alerts sent (or dead, when ``error``) and retire the batch."""
+        titles = {alert.id: alert.story.title for alert in alerts}
+        failed_at = _epoch_datetime(self._clock())
+        letters = [
+            msgspec.json.encode(DeadLetter(alert_id=alert_id, channel=channel, error=error,
+                                           failed_at=failed_at, title=titles.get(alert_id, "")))
+            if error else b""
+            for alert_id in ids
+        ]
+        thread = key.partition(":")[2] if key.startswith(f"{BundleKind.THREAD}:") else ""
+        keys = [
+            self._key("batch", channel, key),
+            self._key("due", channel),
+            self._key("bundle-claim", channel, key),
+            self._key("windows", channel),
+            self._key("openers", channel),
+            self._key("dead"),
+            *(self._key("status", alert_id) for alert_id in ids),
+        ]
+        args: list[str | bytes | int] = [
+            channel, token, Status.DEAD if error else Status.SENT, key, repr(now), thread,
+            repr(self._thread_window), len(ids), *ids,
+            *(f"{alert_id}\n{channel}" for alert_id in ids), *letters,
+        ]
+        with _state():
+            self._finish_bundle(keys=keys, args=args)
 
     def _record(
         self, alert: Alert, channel: str, status: Status, *, token: str, error: str = ""

@@ -9,12 +9,18 @@ posts as text; a URL is only linked when it is plain http(s) with nothing that
 could end the ``<url|text>`` syntax early. For email the HTML template
 autoescapes and the subject is folded to one line that cannot start a header.
 Every piece is cut to a length that keeps the message inside Slack's limits.
+
+A ``Bundle`` is several alerts sent as one message: the follow-ups a story
+thread gathered while it was throttled, or a channel's hourly/daily digest.
+It renders as a heading and the alerts grouped by rule, each with its
+headline, what is new and its closest earlier coverage.
 """
 
 from __future__ import annotations
 
 import email.policy
 import email.utils
+import enum
 import hashlib
 import re
 import unicodedata
@@ -28,7 +34,7 @@ import jinja2
 import msgspec
 
 from worker.facts import describe_change, format_fact
-from worker.records import Alert, Change
+from worker.records import Alert, Change, Record
 
 #: Slack Block Kit limits (https://api.slack.com/reference/block-kit/blocks).
 HEADER_LIMIT = 150
@@ -43,6 +49,15 @@ SUMMARY_LIMIT = 300
 QUOTE_LIMIT = 600
 EARLIER_SHOWN = 10
 SUBJECT_TITLE_LIMIT = 200
+MAX_BLOCKS = 50
+
+# A bundle lists many alerts: links in it are shorter (a longer URL shows its
+# title unlinked), so one alert's entry stays well under SECTION_LIMIT, and
+# the whole message stays readable.
+BUNDLE_URL_LIMIT = 500
+BUNDLE_FACTS_LIMIT = 300
+RULE_LIMIT = 100
+BUNDLE_TEXT_LIMIT = 12_000
 
 ELLIPSIS = "…"
 
@@ -149,11 +164,11 @@ def slack_text(text: str, limit: int) -> str:
     return cut.rstrip() + ELLIPSIS
 
 
-def slack_link(url: str, title: str) -> str:
-    """``<url|title>`` when the URL is safe, else the title alone, unlinked."""
+def slack_link(url: str, title: str, url_limit: int = URL_LIMIT) -> str:
+    """``<url|title>`` when the URL is safe and short enough, else the title alone, unlinked."""
     label = slack_text(title or url, TITLE_LIMIT)
     target = safe_url(url)
-    if target is None or len(slack_escape(target)) > URL_LIMIT:
+    if target is None or len(slack_escape(target)) > url_limit:
         return label
     return f"<{slack_escape(target)}|{label}>"
 
@@ -285,6 +300,173 @@ def email_message(
     message.set_content(_TEMPLATES.get_template("alert.txt.j2").render(context))
     message.add_alternative(
         _TEMPLATES.get_template("alert.html.j2").render(context), subtype="html"
+    )
+    return message
+
+
+# -- bundles: a thread's held follow-ups, a digest ---------------------------
+
+
+class BundleKind(enum.StrEnum):
+    THREAD = "thread"  # what a story thread gathered while throttled
+    DIGEST = "digest"  # every alert a channel was owed over a period
+
+
+class Bundle(Record, frozen=True):
+    """Several alerts sent as one message, in the order they were put."""
+
+    kind: BundleKind
+    key: str  # the thread id, or the digest's period ("hourly", "daily")
+    alerts: tuple[Alert, ...]
+    since: datetime  # the thread's first held alert, or the period's start
+    until: datetime  # when the message fell due
+
+
+class _Group(NamedTuple):
+    rule_id: str
+    alerts: list[Alert]
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def bundle_heading(bundle: Bundle) -> str:
+    count = len(bundle.alerts)
+    if bundle.kind is BundleKind.THREAD:
+        return f"{_plural(count, 'more development')} on this thread"
+    return f"{bundle.key.capitalize()} digest: {_plural(count, 'alert')}"
+
+
+def bundle_span(bundle: Bundle) -> str:
+    """``2024-12-24 09:00–10:00 UTC``; the end shows its date when it is another day."""
+    since, until = bundle.since, bundle.until
+    end = f"{until:%H:%M}" if since.date() == until.date() else f"{until:%Y-%m-%d %H:%M}"
+    return f"{since:%Y-%m-%d %H:%M}–{end} UTC"
+
+
+def by_rule(alerts: Sequence[Alert]) -> list[_Group]:
+    """The alerts grouped by rule, rules in the order they first fired."""
+    groups: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        groups.setdefault(alert.rule_id, []).append(alert)
+    return [_Group(rule_id, members) for rule_id, members in groups.items()]
+
+
+def _slack_entry(alert: Alert) -> str:
+    """One alert in a bundle: headline, what is new, closest earlier coverage."""
+    story = alert.story
+    headline = f"• *{slack_link(story.link, story.title, BUNDLE_URL_LIMIT)}*"
+    if story.feed_title:
+        headline += f" · {slack_text(story.feed_title, TITLE_LIMIT)}"
+    lines = [headline]
+    if facts := fact_lines(alert):
+        lines.append(slack_text("; ".join(facts), BUNDLE_FACTS_LIMIT))
+    if alert.earlier:
+        item = alert.earlier[0]
+        lines.append(f"Earlier: {slack_link(item.url, item.title, BUNDLE_URL_LIMIT)}")
+    return "\n".join(lines)
+
+
+def _pack(groups: list[_Group], max_sections: int) -> tuple[list[str], int]:
+    """Entries packed into sections (a new one per rule, or when one is full).
+
+    Stops before ``max_sections`` or BUNDLE_TEXT_LIMIT would be passed;
+    returns the sections and how many alerts they show.
+    """
+    sections: list[str] = []
+    used = shown = 0
+    for group in groups:
+        count = _plural(len(group.alerts), "alert")
+        current, started = f"*{slack_text(group.rule_id, RULE_LIMIT)}* · {count}", False
+        for alert in group.alerts:
+            entry = _slack_entry(alert)
+            split = len(current) + 1 + len(entry) > SECTION_LIMIT
+            if (
+                len(sections) + 1 + split > max_sections
+                or used + len(current) + 1 + len(entry) > BUNDLE_TEXT_LIMIT
+            ):
+                return [*sections, current] if started else sections, shown
+            if split:
+                sections.append(current)
+                used += len(current)
+                current = entry
+            else:
+                current += "\n" + entry
+            started = True
+            shown += 1
+        sections.append(current)
+        used += len(current)
+    return sections, shown
+
+
+def slack_bundle_payload(bundle: Bundle) -> dict[str, Any]:
+    """One Block Kit message for a bundle, within Slack's limits.
+
+    Alerts that do not fit are counted at the end rather than silently dropped.
+    """
+    heading = bundle_heading(bundle)
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": heading, "emoji": False}},
+        _context(bundle_span(bundle)),
+    ]
+    # room for the sections, keeping one block for the "more" note
+    sections, shown = _pack(by_rule(bundle.alerts), MAX_BLOCKS - len(blocks) - 1)
+    blocks.extend(_section(text) for text in sections)
+    if shown < len(bundle.alerts):
+        blocks.append(_context(f"…and {_plural(len(bundle.alerts) - shown, 'more alert')}"))
+    titles = "; ".join(alert.story.title for alert in bundle.alerts)
+    return {"text": slack_text(f"{heading}: {titles}", FALLBACK_LIMIT), "blocks": blocks}
+
+
+def _entry_context(alert: Alert) -> dict[str, Any]:
+    story = alert.story
+    first = alert.earlier[0] if alert.earlier else None
+    return {
+        "title": story.title,
+        "link": safe_url(story.link),
+        "feed_title": story.feed_title,
+        "published": format_time(story.published),
+        "fact_lines": fact_lines(alert),
+        "earlier": first and {"title": first.title or first.url, "url": safe_url(first.url)},
+    }
+
+
+def bundle_email(bundle: Bundle, *, sender: str, recipients: Sequence[str]) -> EmailMessage:
+    """One multipart/alternative email for a bundle.
+
+    A thread's follow-ups reply to the thread's root (In-Reply-To/References),
+    like single follow-up alerts do. The Message-ID derives from the alert ids,
+    so a resent bundle carries the same one.
+    """
+    heading, span = bundle_heading(bundle), bundle_span(bundle)
+    context = {
+        "heading": heading,
+        "span": span,
+        "groups": [
+            {"rule_id": group.rule_id, "entries": [_entry_context(a) for a in group.alerts]}
+            for group in by_rule(bundle.alerts)
+        ],
+        "alert_ids": [alert.id for alert in bundle.alerts],
+    }
+    if bundle.kind is BundleKind.THREAD:
+        latest = truncate(header_text(bundle.alerts[-1].story.title), SUBJECT_TITLE_LIMIT)
+        subject = f"[newsmon] {heading}: {latest}"
+    else:
+        subject = f"[newsmon] {heading}, {span}"
+    ids = "\n".join(alert.id for alert in bundle.alerts)
+    message = EmailMessage()
+    message["Subject"] = header_text(subject)
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = email.utils.format_datetime(bundle.until)
+    message["Message-ID"] = message_id(f"bundle-{hashlib.sha256(ids.encode()).hexdigest()[:32]}")
+    if bundle.kind is BundleKind.THREAD:
+        message["In-Reply-To"] = message_id(bundle.key)
+        message["References"] = message_id(bundle.key)
+    message.set_content(_TEMPLATES.get_template("bundle.txt.j2").render(context))
+    message.add_alternative(
+        _TEMPLATES.get_template("bundle.html.j2").render(context), subtype="html"
     )
     return message
 

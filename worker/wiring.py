@@ -84,5 +84,9 @@ def build_runtime(settings: Settings, stream: TextIO | None = None) -> Runtime:
         monitor=monitor,
         fetcher=Fetcher(allow_private=settings.allow_private_networks),
         channels=channels,
-        outbox=Outbox(state.redis, settings.namespace, channels, claim_ttl=CLAIM_TTL_SECONDS),
+        outbox=Outbox(
+            state.redis, settings.namespace, channels, claim_ttl=CLAIM_TTL_SECONDS,
+            thread_window=settings.thread_window,
+            digests={"slack": settings.digest_slack, "email": settings.digest_email},
+        ),
     )
