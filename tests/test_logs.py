@@ -49,3 +49,20 @@ def test_celery_sets_up_logging_through_newsmon(capsys: pytest.CaptureFixture[st
 
     lines = capsys.readouterr().err.splitlines()
     assert [json.loads(line)["event"] for line in lines] == ["deliver.retry"]
+
+
+def test_json_logs_carry_the_traceback_as_text() -> None:
+    import io
+    import json
+    import logging
+
+    from worker.logs import configure_logging
+
+    out = io.StringIO()
+    configure_logging(stream=out)
+    try:
+        raise ValueError("poison")
+    except ValueError:
+        logging.getLogger("celery.worker").critical("Unrecoverable error", exc_info=True)
+    record = json.loads(out.getvalue().splitlines()[-1])
+    assert "Traceback" in record["exception"] and "ValueError: poison" in record["exception"]

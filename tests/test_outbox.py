@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 import time
@@ -14,7 +15,7 @@ from redis.retry import Retry
 
 from tests.servers import LocalHTTPServer, Request, Response, free_port
 from tests.test_render import make_alert
-from worker.deliver import Channel, SlackChannel
+from worker.deliver import Channel, ConsoleChannel, SlackChannel
 from worker.errors import (
     PermanentDeliveryError,
     StateUnavailableError,
@@ -231,4 +232,31 @@ def test_burst_against_a_rate_limiting_webhook_delivers_each_once_in_order(
 
     assert len(http_server.requests_to("/hook")) == 105
     assert accepted == [f"[high] nk-casualties: title {alert_id}" for alert_id in ids]
+    assert outbox.pending() == []
+
+
+def test_a_deferred_alert_is_not_pending_until_its_retry_is_due(
+        redis_base_url: str, namespace: str) -> None:
+    client = redis.Redis.from_url(redis_base_url)
+    outbox = Outbox(client, namespace, {"console": ConsoleChannel(io.StringIO())})
+    alert = make_alert("a1")
+    outbox.put(alert, ["console"])
+    assert outbox.pending() == ["a1"]
+    outbox.defer("a1", 0.2)
+    assert outbox.pending() == []
+    time.sleep(0.3)
+    assert outbox.pending() == ["a1"]
+
+
+def test_giving_up_dead_letters_every_channel_still_owed(
+        redis_base_url: str, namespace: str) -> None:
+    client = redis.Redis.from_url(redis_base_url)
+    stream = io.StringIO()
+    outbox = Outbox(client, namespace, {"console": ConsoleChannel(stream),
+                                        "slack": ConsoleChannel(io.StringIO())})
+    alert = make_alert("a2")
+    outbox.put(alert, ["console", "slack", "email"])
+    assert outbox.give_up("a2", "retries spent") == ["console", "email", "slack"]
+    assert sorted(letter.channel for letter in outbox.dead_letters()) == [
+        "console", "email", "slack"]
     assert outbox.pending() == []

@@ -191,14 +191,20 @@ def run(feeds_path: Path | None, concurrency: int) -> None:
         metrics_directory = tempfile.mkdtemp(prefix="newsmon-metrics-")
         os.environ[MULTIPROC_VARIABLE] = metrics_directory
     try:
-        # Celery configures logging through worker.logs (imported by worker.tasks).
-        from worker.tasks import app
+        from worker.logs import configure_logging
+        from worker.supervise import supervise
 
+        configure_logging()
         schedule = state_directory() / "celerybeat-schedule"
         schedule.parent.mkdir(parents=True, exist_ok=True)
-        app.worker_main(["worker", "--beat", "--loglevel", "INFO", "--schedule", str(schedule),
-                         "--concurrency", str(concurrency), "--without-gossip",
-                         "--without-mingle"])
+        # Celery runs as a supervised child (with the settings above in its
+        # environment) and is restarted if it ever exits on its own.
+        code = supervise([sys.executable, "-m", "celery", "-A", "worker", "worker", "--beat",
+                          "--loglevel", "INFO", "--schedule", str(schedule),
+                          "--concurrency", str(concurrency), "--without-gossip",
+                          "--without-mingle"])
+        if code:
+            raise NewsmonError(f"the worker exited with code {code}")
     finally:
         if private is not None:
             private.stop()
@@ -511,7 +517,8 @@ def _redis_address(url: str) -> str:
               help="Seconds to wait for workers to answer.")
 @reports_errors
 def status(timeout: float) -> None:
-    """Redis reachable, workers alive, queue depth, alerts today, last poll per feed."""
+    """Redis reachable, workers alive, queue depth, alerts today, last poll per feed,
+    and the latest stories the pipeline failed on."""
     from celery import Celery
 
     from worker.metrics import queue_depth
@@ -534,3 +541,9 @@ def status(timeout: float) -> None:
     click.echo()
     click.echo(_feed_table(_feed_rows(settings, state),
                            ("title", "last_poll", "last_status", "next_poll")))
+    failures = state.failures(5)
+    if failures:
+        click.echo("\nstories the pipeline failed on (newest first; see the worker log):")
+        for failure in failures:
+            click.echo(f"  {failure.failed_at:%Y-%m-%d %H:%M}  {failure.title}  "
+                       f"<{failure.link}>\n    {failure.error}")

@@ -26,12 +26,16 @@ def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -
         structlog.dev.ConsoleRenderer() if out.isatty()
         else structlog.processors.JSONRenderer()
     )
+    # The console renderer prints tracebacks itself; in JSON they become a string field.
+    tracebacks: list[structlog.typing.Processor] = (
+        [] if out.isatty() else [structlog.processors.format_exc_info])
     stamp = structlog.processors.TimeStamper(fmt="iso", utc=True)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             stamp,
+            *tracebacks,
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
@@ -40,7 +44,8 @@ def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -
     )
     handler = logging.StreamHandler(out)
     handler.setFormatter(structlog.stdlib.ProcessorFormatter(
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *tracebacks,
+                    renderer],
         foreign_pre_chain=[structlog.stdlib.add_logger_name,
                            structlog.processors.add_log_level, stamp],
     ))

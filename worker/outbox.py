@@ -48,10 +48,11 @@ number), ``channels`` (every channel name ever used), ``claim:<id>:<channel>``
 and ``dead`` (hash of dead letters); for bundles ``batch:<channel>:<batch>``
 (held alerts by put number; a batch is ``thread:<thread id>`` or
 ``digest:<period>:<start>``), ``due:<channel>`` (batches by when they are
-due), ``bundle-claim:<channel>:<batch>``, ``windows:<channel>`` (threads by
-when their window opened) and ``openers:<channel>`` (thread -> the alert that
-opened it). The retry script builds keys from the prefix itself, which a
-single Redis allows (a cluster would not).
+due), ``bundle-claim:<channel>:<batch>``, ``retrying:<id>`` (a retry is
+scheduled), ``windows:<channel>`` (threads by when their window opened) and
+``openers:<channel>`` (thread -> the alert that opened it). The retry script
+builds keys from the prefix itself, which a single Redis allows (a cluster
+would not).
 """
 
 from __future__ import annotations
@@ -631,8 +632,32 @@ class Outbox:
         by_seq = {_text(flat[i]): float(flat[i + 1]) for i in range(0, len(flat), 2)}
         return sorted(by_seq, key=by_seq.__getitem__)
 
+    def defer(self, alert_id: str, seconds: float) -> None:
+        """A retry of ``alert_id`` is scheduled in ``seconds``; ``pending()`` skips it till then.
+
+        Like a claim, the mark expires: if the worker holding the retry dies,
+        the alert is pending again once it is due.
+        """
+        with _state():
+            self._redis.set(self._key("retrying", alert_id), b"",
+                            px=max(1, int(seconds * 1000)))
+
+    def give_up(self, alert_id: str, error: str) -> list[str]:
+        """Dead-letter every channel still owed ``alert_id`` (its retries are spent)."""
+        with _state():
+            statuses = self._redis.hgetall(self._key("status", alert_id))
+        owed = sorted(_text(name) for name, status in statuses.items()
+                      if _text(status) == Status.PENDING)
+        for name in owed:
+            self.dead_letter(alert_id, name, error)
+        return owed
+
     def pending(self) -> list[str]:
-        """Alert ids owed to some channel nobody is sending them to now, in put order."""
+        """Alert ids owed to some channel nobody is sending them to now, in put order.
+
+        An alert being sent (claimed) or waiting for a scheduled retry
+        (``defer``) is not listed: it is somebody's already.
+        """
         with _state():
             names = sorted(map(_text, self._redis.smembers(self._key("channels"))))
             with self._redis.pipeline(transaction=False) as pipe:
@@ -646,7 +671,8 @@ class Outbox:
             ]
             with self._redis.pipeline(transaction=False) as pipe:
                 for alert_id, name, _ in owed:
-                    pipe.exists(self._key("claim", alert_id, name))
+                    pipe.exists(self._key("claim", alert_id, name),
+                                self._key("retrying", alert_id))
                 claimed = pipe.execute()
         unclaimed = {
             alert_id: seq for (alert_id, _, seq), taken in zip(owed, claimed, strict=True)

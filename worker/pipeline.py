@@ -34,7 +34,7 @@ from worker.match import Development, Evidence, TermIndex, Verdict, judge
 from worker.parse import ParsedFeed, normalise, parse_feed
 from worker.records import Alert, Fact, Record, Story
 from worker.rules import Rule
-from worker.state import CoverageLog, FeedState, FeedStateStore, SeenStore
+from worker.state import FailedStory, FeedState, FeedStateStore, MonitorStore, SeenStore
 
 log = structlog.get_logger("newsmon.pipeline")
 
@@ -61,12 +61,12 @@ class Monitor:
     """Rules and coverage of one process; judges stories against them."""
 
     def __init__(self, rules: Sequence[Rule], articles: Iterable[CoverageItem],
-                 log: CoverageLog) -> None:
+                 store: MonitorStore) -> None:
         self.rules = tuple(rules)
         self.rules_by_id = {rule.id: rule for rule in self.rules}
         self.terms = TermIndex(term for rule in self.rules for term in rule.terms())
         self.coverage = Coverage(articles)
-        self.log = log
+        self.store = store
         self._synced = 0
         self._fingerprints: dict[str, Fingerprint] = {}  # alerted story id -> fingerprint
         self._developments: list[Development] = []
@@ -75,7 +75,7 @@ class Monitor:
 
     def sync(self) -> None:
         """Take in coverage other workers (or earlier runs) added since we last looked."""
-        items = self.log.coverage_since(self._synced)
+        items = self.store.coverage_since(self._synced)
         self._synced += len(items)
         for item in items:
             self._remember(item)
@@ -131,7 +131,7 @@ class Monitor:
         developments = {v.rule_id: v.events for v in assessment.verdicts if v.fired and v.events}
         item = item_from_story(story, assessment.facts, assessment.alerts[0].thread_id,
                                developments)
-        self.log.append_coverage(item)
+        self.store.append_coverage(item)
         self.sync()
         if story.id not in self.coverage:  # a log that does not echo (never in practice)
             self._remember(item)
@@ -144,17 +144,22 @@ class Monitor:
         """Assess stories in published order; each alerted one becomes coverage.
 
         A story whose assessment raises (a bug the story triggers) is logged
-        with its error and skipped, so one poison story cannot stop its feed:
-        the others are still judged, and it is marked seen with them.
+        and recorded with its error (``newsmon status`` lists them) and
+        skipped, so one poison story cannot stop its feed: the others are still
+        judged, and it is marked seen with them.
         """
         assessments = []
         epoch = datetime.min.replace(tzinfo=UTC)
         for story in sorted(stories, key=lambda s: (s.published or epoch, s.id)):
             try:
                 assessment = self.assess(story, now)
-            except Exception as exc:
+            except Exception as exc:  # a poison story: recorded, skipped; its feed goes on
+                error = f"{type(exc).__name__}: {exc}"
                 log.exception("story.failed", story_id=story.id, feed=story.feed_url,
-                              title=story.title, error=f"{type(exc).__name__}: {exc}")
+                              title=story.title, error=error)
+                self.store.record_failure(FailedStory(
+                    story_id=story.id, feed_url=story.feed_url, title=story.title,
+                    link=story.link, error=error, failed_at=now))
                 continue
             self.learn(assessment)
             assessments.append(assessment)

@@ -1,16 +1,18 @@
 """Where the worker keeps what it must remember: Redis for the daemon, memory for dry runs.
 
-Three small stores, each a Protocol with a Redis and an in-memory
-implementation: which entries were already seen, each feed's poll state, and
+Small stores, each a Protocol with a Redis and an in-memory
+implementation: which entries were already seen, each feed's poll state,
 the log of coverage made by alerts (so every worker, and every restart, knows
-the figures already reported). ``newsmon replay`` and ``newsmon check`` use the
-memory versions, so they never touch the daemon's state.
+the figures already reported) and the stories the pipeline failed on.
+``newsmon replay`` and ``newsmon check`` use the memory versions, so they
+never touch the daemon's state.
 
 Redis keys all start with the namespace (``newsmon`` by default)::
 
     {ns}:seen:{entry key}      entry seen marker, expiring (SET EX)
     {ns}:feed:{feed id}        feed state (msgspec JSON)
     {ns}:coverage              list of coverage items made by alerts (JSON)
+    {ns}:failed-stories        the latest stories the pipeline failed on (JSON)
     {ns}:lock:poll:{feed id}   a feed's poll lock (SET NX PX)
 """
 
@@ -67,6 +69,26 @@ class CoverageLog(Protocol):
     def coverage_since(self, position: int) -> list[CoverageItem]: ...
 
 
+class FailedStory(Record, frozen=True):
+    """A story the pipeline could not judge (a bug it triggers), kept for the operator."""
+
+    story_id: str
+    feed_url: str
+    title: str
+    link: str
+    error: str
+    failed_at: datetime
+
+
+class FailureLog(Protocol):
+    def record_failure(self, failure: FailedStory) -> None: ...
+    def failures(self, limit: int = 20) -> list[FailedStory]: ...
+
+
+class MonitorStore(CoverageLog, FailureLog, Protocol):
+    """What a ``Monitor`` shares with every other worker."""
+
+
 class MemoryState:
     """All three stores in memory: a clean slate for replay and check."""
 
@@ -74,6 +96,7 @@ class MemoryState:
         self.seen: set[str] = set()
         self.feeds: dict[str, FeedState] = {}
         self.coverage: list[CoverageItem] = []
+        self.failed: list[FailedStory] = []
 
     def unseen(self, keys: Sequence[str]) -> list[str]:
         return [key for key in keys if key not in self.seen]
@@ -93,6 +116,12 @@ class MemoryState:
     def coverage_since(self, position: int) -> list[CoverageItem]:
         return self.coverage[position:]
 
+    def record_failure(self, failure: FailedStory) -> None:
+        self.failed.append(failure)
+
+    def failures(self, limit: int = 20) -> list[FailedStory]:
+        return self.failed[::-1][:limit]
+
 
 def _converting(method: Callable[P, T]) -> Callable[P, T]:
     """Turn redis' connection errors into StateUnavailableError at this boundary."""
@@ -110,6 +139,10 @@ def _converting(method: Callable[P, T]) -> Callable[P, T]:
 
 _feed_decoder = msgspec.json.Decoder(FeedState)
 _coverage_decoder = msgspec.json.Decoder(CoverageItem)
+_failure_decoder = msgspec.json.Decoder(FailedStory)
+
+#: The failed-story list keeps the most recent this many.
+FAILURES_KEPT = 1000
 
 
 class RedisState:
@@ -168,6 +201,18 @@ class RedisState:
     def coverage_since(self, position: int) -> list[CoverageItem]:
         raw: list[Any] = self.redis.lrange(self.key("coverage"), position, -1)
         return [_coverage_decoder.decode(item) for item in raw]
+
+    @_converting
+    def record_failure(self, failure: FailedStory) -> None:
+        pipe = self.redis.pipeline()
+        pipe.lpush(self.key("failed-stories"), msgspec.json.encode(failure))
+        pipe.ltrim(self.key("failed-stories"), 0, FAILURES_KEPT - 1)
+        pipe.execute()
+
+    @_converting
+    def failures(self, limit: int = 20) -> list[FailedStory]:
+        raw: list[Any] = self.redis.lrange(self.key("failed-stories"), 0, limit - 1)
+        return [_failure_decoder.decode(item) for item in raw]
 
     @contextmanager
     def poll_lock(self, feed_id: str, ttl: float) -> Iterator[bool]:

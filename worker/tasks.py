@@ -39,6 +39,8 @@ settings = load_settings()
 MAX_COUNTDOWN = min(300.0, settings.visibility_timeout / 4)
 #: Cheap (a few Redis reads); after a crash, alerts go out this soon after their claims expire.
 PENDING_SWEEP_SECONDS = 15.0
+#: Folded thread messages fall due at any second, digests at the hour.
+FLUSH_SWEEP_SECONDS = 15.0
 #: A poll is a fetch (20 s deadline) and seconds of matching; the hard limit bounds it.
 POLL_SOFT_TIME_LIMIT = 45
 POLL_TIME_LIMIT = 55
@@ -70,13 +72,18 @@ def _feed_offset(feed_id: str, interval: float) -> float:
 
 
 def beat_schedule() -> dict[str, dict[str, Any]]:
-    """Each feed's poll at its own interval, plus the pending-delivery sweep."""
+    """Each feed's poll at its own interval, plus the delivery sweeps."""
     schedule: dict[str, dict[str, Any]] = {
         "deliver-pending": {
             "task": "worker.tasks.deliver_pending",
             "schedule": PENDING_SWEEP_SECONDS,
             "options": {"expires": PENDING_SWEEP_SECONDS},
-        }
+        },
+        "flush-outbox": {
+            "task": "worker.tasks.flush_outbox",
+            "schedule": FLUSH_SWEEP_SECONDS,
+            "options": {"expires": FLUSH_SWEEP_SECONDS},
+        },
     }
     for feed in load_feeds(settings.feeds_path, settings.poll_interval):
         schedule[f"poll-{feed.id}"] = {
@@ -143,7 +150,12 @@ def poll_feed(self: Task, feed_id: str) -> str:
     return report.status
 
 
-@app.task(bind=True, acks_late=True, max_retries=8, soft_time_limit=60, time_limit=90)
+#: Backoff doubles up to MAX_COUNTDOWN: about an hour of retries before a dead letter.
+DELIVERY_MAX_RETRIES = 20
+
+
+@app.task(bind=True, acks_late=True, max_retries=DELIVERY_MAX_RETRIES, soft_time_limit=60,
+          time_limit=90)
 def deliver_alert(self: Task, alert_id: str) -> str:
     rt = runtime()
     bound = log.bind(task_id=self.request.id, alert_id=alert_id)
@@ -152,11 +164,13 @@ def deliver_alert(self: Task, alert_id: str) -> str:
     except TransientDeliveryError as exc:
         metrics.record_delivery_failure(exc)
         if self.request.retries >= self.max_retries:
-            rt.outbox.dead_letter(alert_id, exc.channel, str(exc))
-            bound.error("deliver.dead_letter", channel=exc.channel, error=str(exc))
+            channels = rt.outbox.give_up(alert_id, str(exc))
+            bound.error("deliver.dead_letter", channels=channels, error=str(exc))
             return "dead-letter"
         bound.warning("deliver.retry", channel=exc.channel, error=str(exc))
         countdown = _countdown(self.request.retries, exc.retry_after)
+        # The sweep leaves the alert to this retry (and takes it back if we die).
+        rt.outbox.defer(alert_id, countdown + PENDING_SWEEP_SECONDS)
         raise self.retry(exc=exc, countdown=countdown) from exc
     except StateUnavailableError as exc:
         bound.warning("deliver.redis_unavailable", error=str(exc))
@@ -164,6 +178,20 @@ def deliver_alert(self: Task, alert_id: str) -> str:
     metrics.record_delivery(report)
     bound.info("deliver.done")
     return "delivered"
+
+
+@app.task(acks_late=True, soft_time_limit=120, time_limit=150)
+def flush_outbox() -> int:
+    """Send the folded thread messages and digests that are due."""
+    try:
+        report = runtime().outbox.flush_due()
+    except StateUnavailableError as exc:
+        log.warning("flush.redis_unavailable", error=str(exc))
+        return 0
+    if report.sent or report.dead or report.failed:
+        log.info("flush.done", sent=[f.alert_ids for f in report.sent],
+                 dead=[f.alert_ids for f in report.dead], failed=list(report.failed))
+    return len(report.sent)
 
 
 @app.task(acks_late=True, soft_time_limit=30, time_limit=60)
