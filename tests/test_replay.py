@@ -88,3 +88,15 @@ def test_replay_runs_the_labelled_streams(tmp_path: Path, stream: str) -> None:
     alerts = replay(tmp_path, rows, stream)
     for alert in alerts:
         assert alert["earlier"], f"{alert['title']} names no earlier coverage"
+
+
+def test_an_alert_lists_every_outlet_that_carried_its_story(tmp_path: Path) -> None:
+    first = entry("Ukraine says it captured two North Korean soldiers in Kursk",
+                  "Two wounded North Korean soldiers were captured.",
+                  "2025-01-11T10:00:00+00:00", 7)
+    again = {**entry("Ukraine says it captured two North Korean soldiers in Russia's Kursk",
+                     "Two North Korean soldiers were captured in Kursk, Kyiv said.",
+                     "2025-01-11T12:00:00+00:00", 8), "feed_title": "Other Wire"}
+    (alert,) = replay(tmp_path, [first, again])
+    assert alert["link"] == first["link"]
+    assert alert["outlets"] == ["Wire", "Other Wire"]

@@ -231,7 +231,7 @@ def check(source: str, explain: bool, as_json: bool) -> None:
     settings = _settings()
     monitor = memory_monitor(settings)
     assessments = _run_stories(stories_from_source(source, settings), monitor)
-    alerts = [alert for a in assessments for alert in a.alerts]
+    alerts = alerts_of(assessments, monitor)
     for assessment in assessments:
         if explain:
             _explain(assessment, sys.stdout)
@@ -247,6 +247,12 @@ def check(source: str, explain: bool, as_json: bool) -> None:
 def _published_order(story: Story) -> tuple[datetime, str]:
     # The order Monitor.process_stories uses; replays feed it one story at a time.
     return (story.published or datetime.min.replace(tzinfo=UTC), story.id)
+
+
+def alerts_of(assessments: Iterable[Assessment], monitor: Monitor) -> list[Alert]:
+    """The alerts made, each listing every outlet that carried its story by the end."""
+    return [msgspec.structs.replace(alert, outlets=monitor.outlets(alert))
+            for assessment in assessments for alert in assessment.alerts]
 
 
 def replay_stories(stories: Sequence[Story], monitor: Monitor,
@@ -295,7 +301,7 @@ def replay(input_path: Path, out_path: Path, explain: bool) -> None:
     if explain:
         for assessment in assessments:
             _explain(assessment, sys.stderr)
-    alerts = [alert for a in assessments for alert in a.alerts]
+    alerts = alerts_of(assessments, monitor)
     try:
         with out_path.open("w", encoding="utf-8") as out:
             for alert in alerts:
@@ -324,7 +330,7 @@ def backtest(stream: Path, labels: Path) -> None:
     except UnicodeDecodeError:
         raise ConfigError(str(labels), None, "is not UTF-8 text") from None
     stories = list(stories_from_jsonl(stream))
-    alerts = [alert for a in replay_stories(stories, monitor) for alert in a.alerts]
+    alerts = alerts_of(replay_stories(stories, monitor), monitor)
     scores = score(alerts, expected, [story.link for story in stories],
                    [rule.id for rule in monitor.rules])
     click.echo(score_table(scores))

@@ -14,17 +14,20 @@ approximate it).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from worker.coverage import tokens
 from worker.records import Record, Story
 
-#: Two stories sharing this share of content words are one story.
+#: Two stories sharing this share of content words, published this close, are one story.
 NEAR_DUPLICATE_JACCARD = 0.5
+NEAR_DUPLICATE_WINDOW = timedelta(days=2)
 
 
 class Fingerprint(Record, frozen=True):
     story_id: str
     link: str
+    published: datetime | None
     title_words: frozenset[str]
     words: frozenset[str]
 
@@ -33,6 +36,7 @@ def fingerprint(story: Story) -> Fingerprint:
     return Fingerprint(
         story_id=story.id,
         link=story.link,
+        published=story.published,
         title_words=frozenset(tokens(story.title)),
         words=frozenset(tokens(f"{story.title} {story.summary}")),
     )
@@ -44,12 +48,16 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 
 def near_duplicate_of(story: Fingerprint, earlier: Iterable[Fingerprint]) -> str | None:
-    """The id of an earlier story this one repeats, if any."""
+    """The id of the earlier story this one repeats, if any: the most similar one."""
+    best: tuple[float, str] | None = None
     for other in earlier:
         if story.link and story.link == other.link:
             return other.story_id
+        if story.published and other.published and \
+                abs(story.published - other.published) > NEAR_DUPLICATE_WINDOW:
+            continue
         similarity = max(_jaccard(story.title_words, other.title_words),
                          _jaccard(story.words, other.words))
-        if similarity >= NEAR_DUPLICATE_JACCARD:
-            return other.story_id
-    return None
+        if similarity >= NEAR_DUPLICATE_JACCARD and (best is None or similarity > best[0]):
+            best = (similarity, other.story_id)
+    return best[1] if best else None
