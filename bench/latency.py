@@ -17,13 +17,10 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
@@ -31,6 +28,7 @@ from xml.sax.saxutils import escape
 
 from harness import REPO, banner, table
 
+from tests.processes import celery
 from tests.servers import LocalHTTPServer, Request, Response, redis_server
 
 TARGET_SECONDS = 1.0
@@ -82,22 +80,6 @@ class Feed:
                 with self._lock:
                     self.posts.setdefault(n, arrived)
         return Response(200, b"ok")
-
-
-@contextmanager
-def celery(args: list[str], env: dict[str, str], log: Path) -> Iterator[None]:
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "worker", *args],
-                                   env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO)
-    try:
-        yield
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def wait_for(condition: object, timeout: float) -> bool:

@@ -16,16 +16,17 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import redis
 from aiosmtpd.controller import Controller
 
+from tests.sample_feed import rss
 from tests.servers import LocalHTTPServer, RedisServer, Request, Response, free_port, redis_server
 from tests.smtp_servers import RecordingHandler
-from tests.test_e2e import rss, wait_until
 
 #: The shortest visibility timeout settings allow; the tests need redelivery to be quick.
 VISIBILITY_TIMEOUT = "10"
@@ -126,6 +127,15 @@ SUPERVISE = ("import sys; from worker.supervise import supervise; "
              "sys.exit(supervise(sys.argv[1:], restart_delay=0.5))")
 
 
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
 class CeleryProcess:
     """One ``celery -A worker`` process (worker or beat) with its log file."""
 
@@ -173,6 +183,16 @@ class CeleryProcess:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+
+@contextmanager
+def celery(args: list[str], env: dict[str, str], log: Path) -> Iterator[CeleryProcess]:
+    """A started ``celery -A worker ARGS`` process, stopped (warm, then hard) on exit."""
+    process = CeleryProcess(args, env, log).start()
+    try:
+        yield process
+    finally:
+        process.stop()
 
 
 class Stack:

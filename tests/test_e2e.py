@@ -5,68 +5,17 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from email.utils import format_datetime
+from collections.abc import Iterator
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import pytest
 
+from tests.processes import celery, wait_until
+from tests.sample_feed import NEW_FIGURE, REPEAT, UNRELATED, rss
 from tests.servers import LocalHTTPServer, Response, redis_server
 from tests.smtp_servers import smtp_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
-
-UNRELATED = ("Chevron Wants to Tap Into A.I. Boom",
-             "The oil company plans to build power plants for data centers.")
-NEW_FIGURE = ("North Korean casualties in Kursk rise to 4,000, Zelenskyy says",
-              "About 4,000 North Korean soldiers have been killed or wounded in Kursk, "
-              "Ukraine's president said.")
-REPEAT = ("Zelenskyy: more than 3,000 North Korean troops killed or wounded",
-          "More than 3,000 North Korean soldiers have been killed or wounded, he said.")
-
-
-def rss(items: list[tuple[str, str]]) -> bytes:
-    now = format_datetime(datetime(2025, 1, 20, 12, tzinfo=UTC))
-    body = "".join(
-        f"<item><title>{escape(title)}</title><link>https://news.example/{n}</link>"
-        f"<guid>https://news.example/{n}</guid><pubDate>{now}</pubDate>"
-        f"<description>{escape(text)}</description></item>"
-        for n, (title, text) in enumerate(items)
-    )
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Local Wire</title>'
-            f"<link>https://news.example/</link><description>d</description>{body}"
-            f"</channel></rss>").encode()
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-@contextmanager
-def celery(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        process = subprocess.Popen([sys.executable, "-m", "celery", "-A", "worker", *args],
-                                   env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from tests.processes import Stack, figure_story, stack
+from tests.processes import Stack, figure_story, stack, wait_until
+from tests.sample_feed import NEW_FIGURE, REPEAT, UNRELATED, rss
 from tests.servers import LocalHTTPServer, Response
-from tests.test_e2e import NEW_FIGURE, REPEAT, UNRELATED, rss, wait_until
 from worker.config import DEFAULT_COVERAGE, DEFAULT_RULES
 from worker.coverage import load_articles
 from worker.facts import extract_facts
@@ -56,33 +56,19 @@ def assert_each_once(deployment: Stack, figures: list[str]) -> None:
 
 
 @slow
-def test_worker_killed_mid_poll_alerts_once_after_restart(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("server", "when"), [("feed", "mid_poll"), ("slack", "mid_delivery")])
+def test_worker_killed_alerts_once_after_restart(tmp_path: Path, server: str, when: str) -> None:
+    """SIGKILL while the feed request (a poll) or the Slack post (a delivery) hangs."""
     with stack(tmp_path) as deployment:
         worker = deployment.worker()
         deployment.beat()
         settle(deployment)
-        deployment.feed.hang.arm()
+        hang = getattr(deployment, server).hang
+        hang.arm()
         deployment.feed.items = [UNRELATED, NEW_FIGURE]
-        assert deployment.feed.hang.entered.wait(10), "no poll reached the feed"
+        assert hang.entered.wait(20), f"the worker never reached the {server} server"
         worker.kill()
-        deployment.feed.hang.release()
-        deployment.worker()
-        deployment.wait_for_alerts(1, 1, RECOVERY_TIMEOUT)
-        deployment.wait_for_polls(3)
-        assert_each_once(deployment, ["4,000"])
-
-
-@slow
-def test_worker_killed_mid_delivery_sends_once_after_restart(tmp_path: Path) -> None:
-    with stack(tmp_path) as deployment:
-        worker = deployment.worker()
-        deployment.beat()
-        settle(deployment)
-        deployment.slack.hang.arm()
-        deployment.feed.items = [UNRELATED, NEW_FIGURE]
-        assert deployment.slack.hang.entered.wait(20), "no Slack post was sent"
-        worker.kill()
-        deployment.slack.hang.release()
+        hang.release()
         deployment.worker()
         deployment.wait_for_alerts(1, 1, RECOVERY_TIMEOUT)
         deployment.wait_for_polls(3)

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.hostile_servers import RawServer, drip, endless_zeros, gzip_bomb
+from tests.sample_feed import UNRELATED, rss
 from tests.servers import LocalHTTPServer, Response
-from tests.test_e2e import UNRELATED, rss
 from worker.config import DEFAULT_COVERAGE, DEFAULT_RULES
 from worker.coverage import load_articles
 from worker.fetch import Fetcher, FetchLimits

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.sample_feed import NEW_FIGURE, REPEAT, UNRELATED, rss
 from tests.servers import LocalHTTPServer, Response
-from tests.test_e2e import NEW_FIGURE, REPEAT, UNRELATED, rss
 from worker.config import DEFAULT_COVERAGE, DEFAULT_RULES
 from worker.coverage import load_articles
 from worker.fetch import Fetcher
