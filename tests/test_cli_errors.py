@@ -121,6 +121,16 @@ def test_bad_poll_interval(tmp_path: Path, args: tuple[str, ...]) -> None:
     assert_one_line_error(result, 2, "NEWSMON_POLL_INTERVAL", "'abc'")
 
 
+@pytest.mark.parametrize("command", ["worker", "beat"])
+def test_celery_with_a_bad_setting_says_so_in_one_line(tmp_path: Path, command: str) -> None:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("NEWSMON_")}
+    environ["NEWSMON_POLL_INTERVAL"] = "abc"
+    result = subprocess.run([sys.executable, "-m", "celery", "-A", "worker", command],
+                            cwd=tmp_path, env=environ, capture_output=True, text=True,
+                            timeout=TIMEOUT)
+    assert_one_line_error(result, 2, "NEWSMON_POLL_INTERVAL", "'abc'")
+
+
 def test_bad_setting_in_dotenv(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("NEWSMON_ALLOW_PRIVATE_NETWORKS=maybe\n")
 

@@ -8,7 +8,8 @@ after a worker died) does no harm:
   puts alerts in the outbox and queues their delivery;
 - ``deliver_alert(alert_id)``: the outbox sends each channel at most once;
 - ``deliver_pending()``: re-queues alerts whose delivery was interrupted
-  (run at worker start and every minute).
+  (run at worker start and every 15 s);
+- ``flush_outbox()``: sends the folded thread messages and digests now due.
 
 Retry countdowns are capped far below the broker's visibility timeout: a
 longer wait (a feed's Retry-After) is stored as the feed's next poll time and
@@ -112,7 +113,7 @@ def runtime() -> Runtime:
 
 
 def _countdown(retries: int, retry_after: float | None = None) -> float:
-    backoff = min(2.0 ** retries, MAX_COUNTDOWN)
+    backoff = min(2.0 ** min(retries, 30), MAX_COUNTDOWN)
     return min(max(backoff, retry_after or 0.0), MAX_COUNTDOWN)
 
 
