@@ -17,6 +17,11 @@ from tests.smtp_servers import smtp_server
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
+HOSTILE = ("<!channel> 4,500 North Korean soldiers killed or wounded <https://evil.example|click>"
+           " & more < 5 >\r\nBcc: everyone@evil.example",
+           "<script>alert(1)</script> Ukraine says 4,500 North Korean troops were killed or "
+           "wounded.")
+
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[tuple[LocalHTTPServer, dict[str, str]]]:
@@ -54,18 +59,29 @@ def test_feed_change_reaches_slack_and_email_once(stack, tmp_path: Path) -> None
             feed["items"] = [UNRELATED, REPEAT, NEW_FIGURE]
             wait_until(lambda: len(web.requests_to("/slack")) >= 1 and mailbox.envelopes, 60,
                        "a Slack post and an email")
+            # A hostile headline: Slack control sequences and a header injection.
+            feed["items"] = [UNRELATED, REPEAT, NEW_FIGURE, HOSTILE]
+            wait_until(lambda: len(web.requests_to("/slack")) >= 2
+                       and len(mailbox.envelopes) >= 2, 60, "the hostile story's alert")
             polls = len(web.requests_to("/feed.xml"))
             wait_until(lambda: len(web.requests_to("/feed.xml")) >= polls + 3, 30,
                        "three more polls")
     posts = [json.loads(r.body) for r in web.requests_to("/slack")]
-    assert len(posts) == 1, "one alert, delivered once (the repeated figure never alerts)"
+    assert len(posts) == 2, "one alert per new figure, each once (the repeat never alerts)"
     assert "4,000" in posts[0]["text"]
+    hostile = json.dumps(posts[1])
+    assert "4,500" in posts[1]["text"]
+    # Tag-like text is stripped as HTML; what is left of <, >, & is escaped for Slack.
+    assert "<!channel>" not in hostile and "evil.example|click" not in hostile
+    assert "&amp; more &lt; 5 &gt;" in hostile
     posted = json.dumps(posts[0])
     assert "Ukraine's leader highlights growing North Korean involvement" in posted  # seed 000
     assert "more than 3,000 North Korean military personnel" in posted  # its quoted sentence
     messages = mailbox.messages()
-    assert len(messages) == 1
+    assert len(messages) == 2
     assert "North Korean casualties" in messages[0]["Subject"]
+    assert messages[1]["Bcc"] is None and "\n" not in messages[1]["Subject"]
+    assert "<!channel>" not in str(messages[1].get_body(("html",)))
     # Repeat polls are conditional when the server gives validators; ours gives none,
     # so the body hash makes them no-ops: the feed was polled, nothing alerted twice.
     assert polls >= 3
