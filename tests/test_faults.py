@@ -174,6 +174,8 @@ OUTAGE_SECONDS = 60
 
 @slow
 def test_slack_and_smtp_down_alerts_wait_and_go_out_in_order(tmp_path: Path) -> None:
+    from worker import tasks
+
     with stack(tmp_path) as deployment:
         deployment.worker()
         deployment.beat()
@@ -189,8 +191,8 @@ def test_slack_and_smtp_down_alerts_wait_and_go_out_in_order(tmp_path: Path) -> 
         assert deployment.slack.posts == [] and deployment.smtp.subjects() == []
         deployment.slack.status = 200
         deployment.smtp.start()
-        # The next retry comes within one backoff step (about the outage again) of the return.
-        deployment.wait_for_alerts(2, 2, OUTAGE_SECONDS + 30)
+        # Deliveries back off to a minute at most: both go out within two steps of the return.
+        deployment.wait_for_alerts(2, 2, 2 * tasks.DELIVERY_BACKOFF_CAP + 30)
         deployment.wait_for_polls(3)
         assert_each_once(deployment, ["5,200", "6,300"])
         posts, subjects = deployment.slack.posts, deployment.smtp.subjects()
@@ -257,6 +259,10 @@ def test_countdowns_never_exceed_the_cap_inside_the_visibility_timeout() -> None
         assert tasks._countdown(retries, retry_after=7200.0) == tasks.MAX_COUNTDOWN
     assert tasks._countdown(100, retry_after=float("inf")) == tasks.MAX_COUNTDOWN
     assert tasks._countdown(0, retry_after=0.5) == 1.0  # backoff still applies
+    # Deliveries back off to a minute at most, but a longer Retry-After is honoured.
+    assert tasks._countdown(50, backoff_cap=tasks.DELIVERY_BACKOFF_CAP) == 60.0
+    assert tasks._countdown(50, 120.0, tasks.DELIVERY_BACKOFF_CAP) == min(120.0,
+                                                                           tasks.MAX_COUNTDOWN)
 
 
 def test_a_long_retry_after_on_a_feed_becomes_its_next_poll(

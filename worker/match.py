@@ -102,14 +102,22 @@ def rule_terms_hit(rule: Rule, found: frozenset[str]) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(hits))
 
 
-def restated_by(story: Story, quotes: Sequence[str]) -> str | None:
-    """The earlier sentence the story only restates, if any."""
-    words = set(tokens(f"{story.title} {story.summary}"))
-    if not words:
-        return None
-    for quote in quotes:
-        if len(words & set(tokens(quote))) / len(words) >= RESTATEMENT_CONTAINMENT:
-            return quote
+def restated_by(story: Story, earlier: Sequence[EarlierItem],
+                articles: frozenset[str] = frozenset()) -> str | None:
+    """The earlier sentence the story only restates, if any.
+
+    Most of the story's words are in that sentence, or, for a sentence of our
+    own ``articles``, most of its headline's (a short headline is too generic
+    to compare with other outlets' stories).
+    """
+    story_words = set(tokens(f"{story.title} {story.summary}"))
+    headline_words = set(tokens(story.title))
+    for item in earlier:
+        said = set(tokens(item.quote))
+        wordings = [story_words, headline_words] if item.id in articles else [story_words]
+        if any(words and len(words & said) / len(words) >= RESTATEMENT_CONTAINMENT
+               for words in wordings):
+            return item.quote
     return None
 
 
@@ -187,8 +195,13 @@ def judge(
     known: Sequence[KnownFact],
     earlier: Sequence[EarlierItem],
     developments: Sequence[Development] = (),
+    articles: frozenset[str] = frozenset(),
 ) -> Verdict:
-    """Whether ``rule`` fires on ``story``, and why (or why not)."""
+    """Whether ``rule`` fires on ``story``, and why (or why not).
+
+    ``earlier`` is the coverage the story follows, ranked; ``developments``
+    those already alerted; ``articles`` the ids of our own earlier articles.
+    """
     found = evidence.found
     terms = rule_terms_hit(rule, found)
     if terms is None:
@@ -248,7 +261,7 @@ def judge(
         # A follow-up: details of a package already alerted are not a new package.
         return silent(f"same development as already alerted {same.title!r}")
     if not new_amounts:
-        quote = restated_by(story, [item.quote for item in earlier])
+        quote = restated_by(story, earlier, articles)
         if quote:
             return silent(f"restates earlier coverage: {quote!r}")
     what = [f"{kind} event" for kind in sorted(events)]

@@ -66,6 +66,7 @@ class Monitor:
         self.rules_by_id = {rule.id: rule for rule in self.rules}
         self.terms = TermIndex(term for rule in self.rules for term in rule.terms())
         self.coverage = Coverage(articles)
+        self.article_ids = frozenset(item.id for item in self.coverage.items)
         self.store = store
         self._synced = 0
         self._fingerprints: dict[str, Fingerprint] = {}  # alerted story id -> fingerprint
@@ -104,7 +105,8 @@ class Monitor:
         facts = extract_facts(text)
         earlier = self.coverage.follow(story)
         known = self.coverage.known_facts()
-        verdicts = tuple(judge(rule, story, facts, evidence, known, earlier, self._developments)
+        verdicts = tuple(judge(rule, story, facts, evidence, known, earlier, self._developments,
+                               self.article_ids)
                          for rule in candidates)
         thread_id = self.coverage.thread_of(earlier)
         alerts = tuple(

@@ -112,8 +112,11 @@ def runtime() -> Runtime:
     return _runtime
 
 
-def _countdown(retries: int, retry_after: float | None = None) -> float:
-    backoff = min(2.0 ** min(retries, 30), MAX_COUNTDOWN)
+def _countdown(retries: int, retry_after: float | None = None,
+               backoff_cap: float = MAX_COUNTDOWN) -> float:
+    """Exponential backoff up to ``backoff_cap``, never sooner than ``retry_after``,
+    never longer than ``MAX_COUNTDOWN``."""
+    backoff = min(2.0 ** min(retries, 30), backoff_cap)
     return min(max(backoff, retry_after or 0.0), MAX_COUNTDOWN)
 
 
@@ -151,8 +154,11 @@ def poll_feed(self: Task, feed_id: str) -> str:
     return report.status
 
 
-#: Backoff doubles up to MAX_COUNTDOWN: about an hour of retries before a dead letter.
-DELIVERY_MAX_RETRIES = 20
+#: Delivery backoff doubles up to a minute (unless a Retry-After asks for longer), so
+#: alerts go out within about a minute of a channel's return; seventy retries are
+#: about an hour before a dead letter.
+DELIVERY_BACKOFF_CAP = 60.0
+DELIVERY_MAX_RETRIES = 70
 
 
 @app.task(bind=True, acks_late=True, max_retries=DELIVERY_MAX_RETRIES, soft_time_limit=60,
@@ -169,7 +175,7 @@ def deliver_alert(self: Task, alert_id: str) -> str:
             bound.error("deliver.dead_letter", channels=channels, error=str(exc))
             return "dead-letter"
         bound.warning("deliver.retry", channel=exc.channel, error=str(exc))
-        countdown = _countdown(self.request.retries, exc.retry_after)
+        countdown = _countdown(self.request.retries, exc.retry_after, DELIVERY_BACKOFF_CAP)
         # The sweep leaves the alert to this retry (and takes it back if we die).
         rt.outbox.defer(alert_id, countdown + PENDING_SWEEP_SECONDS)
         raise self.retry(exc=exc, countdown=countdown) from exc
