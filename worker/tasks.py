@@ -27,7 +27,7 @@ from celery import Celery, Task
 from celery.signals import worker_ready
 
 from worker import logs, metrics  # noqa: F401  (logs: Celery's logging signal)
-from worker.config import load_feeds, load_settings
+from worker.config import Feed, load_feeds, load_settings
 from worker.errors import StateUnavailableError, TransientDeliveryError
 from worker.pipeline import poll
 from worker.wiring import Runtime, build_runtime
@@ -72,6 +72,12 @@ def _feed_offset(feed_id: str, interval: float) -> float:
     return round(fraction * interval * 0.1, 3)
 
 
+def _poll_options(feed: Feed) -> dict[str, Any]:
+    # A poll still queued when the next one is due is stale: it expires, so a
+    # backlog after downtime does not stampede. The offset spreads feeds out.
+    return {"expires": feed.interval, "countdown": _feed_offset(feed.id, feed.interval)}
+
+
 def beat_schedule() -> dict[str, dict[str, Any]]:
     """Each feed's poll at its own interval, plus the delivery sweeps."""
     schedule: dict[str, dict[str, Any]] = {
@@ -91,10 +97,7 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "task": "worker.tasks.poll_feed",
             "schedule": feed.interval,
             "args": (feed.id,),
-            # A poll still queued when the next one is due is stale: drop it,
-            # so a backlog after downtime does not stampede.
-            "options": {"expires": feed.interval,
-                        "countdown": _feed_offset(feed.id, feed.interval)},
+            "options": _poll_options(feed),
         }
     return schedule
 
@@ -211,6 +214,10 @@ def deliver_pending() -> int:
 
 
 @worker_ready.connect
-def _sweep_on_start(**_: Any) -> None:
+def _on_start(**_: Any) -> None:
     # Alerts interrupted by a crash are picked up at once, not a sweep later.
     deliver_pending.delay()
+    # Beat's first run of an interval comes one interval after it starts; a
+    # worker starting polls every feed now (polls not yet due are skipped).
+    for feed in load_feeds(settings.feeds_path, settings.poll_interval):
+        poll_feed.apply_async((feed.id,), **_poll_options(feed))
