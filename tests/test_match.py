@@ -134,3 +134,16 @@ def test_the_same_story_from_another_outlet_is_listed_not_alerted(monitor: Monit
     assert [len(r.alerts) for r in results] == [1, 0]
     assert results[1].duplicate_of == first.id
     assert monitor.outlets(results[0].alerts[0]) == ("Wire 1", "Wire 2")
+
+
+@pytest.mark.parametrize("title", [
+    "Moldova faces energy crisis as flow of Russian gas ends",
+    "Breakaway region without heat since Moscow cut off gas supplies",
+])
+def test_an_event_told_as_background_is_not_a_development(monitor: Monitor, title: str) -> None:
+    assert fired(monitor, story(title)) == [[]]
+    assert "no event" in reasons(monitor, story(title))["gas-deal"]
+
+
+def test_the_same_event_told_as_news_is_one(monitor: Monitor) -> None:
+    assert fired(monitor, story("Gazprom cuts off gas supplies to Moldova")) == [["gas-deal"]]

@@ -15,6 +15,7 @@ Everything here is pure: records in, ``Verdict`` records out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
@@ -34,6 +35,11 @@ HEDGES = ("will soon", "soon be", "upcoming", "expected to", "is set to", "are s
           "will be announced", "to announce", "will announce", "to unveil", "will unveil",
           "to be unveiled", "to be signed", "braces for", "warns against", "could ",
           "weighs ")
+
+#: Words that make the event after them background ("since Moscow cut off gas").
+BACKGROUND = frozenset({"since", "after", "when", "following", "amid", "as"})
+BACKGROUND_SPAN = 5
+_WORD_RE = re.compile(r"[a-z']+")
 
 #: Headlines that explain or analyse rather than report.
 EXPLAINERS = ("explainer", "explained", "key questions", "what next", "what we know",
@@ -172,9 +178,23 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
     return None
 
 
-def _event_kinds(rule: Rule, found: frozenset[str]) -> frozenset[str]:
+def _told_as_news(term: str, text: str) -> bool:
+    """Whether ``term`` occurs in ``text`` other than as background.
+
+    "Ukraine ends gas transit" reports the event; "a crisis since Moscow cut
+    off gas" and "as the flow of gas ends" mention an earlier one.
+    """
+    stem = re.escape(term.rstrip("*")) + (r"\w*" if term.endswith("*") else r"\b")
+    for occurrence in re.finditer(r"\b" + stem, text, re.IGNORECASE):
+        before = _WORD_RE.findall(text[: occurrence.start()].lower())[-BACKGROUND_SPAN:]
+        if not BACKGROUND & set(before):
+            return True
+    return False
+
+
+def _event_kinds(rule: Rule, found: frozenset[str], text: str) -> frozenset[str]:
     return frozenset(kind for kind, terms in rule.novelty.events.items()
-                     if any(term in found for term in terms))
+                     if any(term in found and _told_as_news(term, text) for term in terms))
 
 
 def _is_explainer(title: str) -> bool:
@@ -243,10 +263,11 @@ def judge(
     if _is_explainer(story.title):
         return silent("the headline asks or explains rather than reports")
     title_hedge, summary_hedge = _hedge(story.title), _hedge(story.summary)
-    in_title = _event_kinds(rule, evidence.in_title)
+    in_title = _event_kinds(rule, evidence.in_title, story.title)
     if title_hedge:
         return silent(f"the headline is a forecast ({title_hedge!r})")
-    events = in_title or (frozenset() if summary_hedge else _event_kinds(rule, found))
+    events = in_title or (frozenset() if summary_hedge
+                          else _event_kinds(rule, found, f"{story.title}\n{story.summary}"))
     if not events:
         hedged = f" (the summary hedges: {summary_hedge!r})" if summary_hedge else ""
         return silent(f"terms {', '.join(terms)} but no event{hedged}")
