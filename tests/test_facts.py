@@ -545,3 +545,8 @@ def test_format_extracted_seed() -> None:
         "more than 3,000 North Korean killed or wounded — "
         "President Volodymyr Zelenskyy of Ukraine"
     )
+
+
+def test_absurd_figures_are_not_read() -> None:
+    # 400 digits would be an infinite float, which JSON (and Redis records) cannot carry.
+    assert extract_facts("North Korea says " + "9" * 400 + " soldiers were killed") == ()

@@ -112,3 +112,36 @@ def test_not_a_feed_is_a_parse_error(poller: Poller, http_server: LocalHTTPServe
         200, b"<html><body>login</body></html>", {"Content-Type": "text/html"})
     report = poller.poll(http_server.url("/feed.xml"))
     assert report.status == "error" and report.error
+
+
+def test_an_alert_lost_before_the_outbox_is_made_again_by_the_retried_poll(
+        poller: Poller, http_server: LocalHTTPServer) -> None:
+    from worker.errors import StateUnavailableError
+
+    serve(http_server, [UNRELATED, NEW_FIGURE])
+
+    def outbox_down(alert: Alert) -> None:
+        raise StateUnavailableError("Redis is unreachable")
+
+    with pytest.raises(StateUnavailableError):
+        poll("feed1", http_server.url("/feed.xml"), "Local Wire", 60, fetcher=poller.fetcher,
+             feeds=poller.state, seen=poller.state, monitor=poller.monitor, sink=outbox_down,
+             now=NOW)
+    # The story already joined the coverage, but it is not its own precedent: the
+    # retried poll makes the same alert (same id, so the outbox keeps it once).
+    report = poller.poll(http_server.url("/feed.xml"), NOW + timedelta(seconds=30))
+    assert report.new_entries == 2
+    assert [a.rule_id for a in poller.alerts] == ["casualty-figure"]
+
+
+def test_an_updated_entry_with_a_new_figure_alerts_again(
+        poller: Poller, http_server: LocalHTTPServer) -> None:
+    serve(http_server, [NEW_FIGURE])
+    poller.poll(http_server.url("/feed.xml"))
+    updated = (NEW_FIGURE[0].replace("4,000", "4,500"),
+               NEW_FIGURE[1].replace("4,000", "4,500"))
+    serve(http_server, [updated])  # the same guid, edited
+    poller.poll(http_server.url("/feed.xml"), NOW + timedelta(minutes=5))
+    first, second = poller.alerts
+    assert first.story.id == second.story.id and first.id != second.id
+    assert second.changes[0].new.value == 4500

@@ -6,12 +6,16 @@ import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 
-from worker.records import Alert, EarlierItem, Fact, Match, Story
+from worker.records import Alert, Change, EarlierItem, Fact, Match, Story
 
 
-def alert_id(rule_id: str, story_id: str) -> str:
-    """One alert per (rule, story): the same pair always gives the same id."""
-    return hashlib.sha256(f"{rule_id}\n{story_id}".encode()).hexdigest()[:20]
+def alert_id(rule_id: str, story_id: str, changes: Sequence[Change] = ()) -> str:
+    """One alert per (rule, story, new figures): judging a story again gives the same id,
+    while an updated entry that brings another figure is another alert."""
+    figures = sorted(f"{c.new.kind}:{c.new.value:g}-{c.new.high:g}:{c.new.unit}:"
+                     f"{c.new.subject}:{c.new.measure}" for c in changes)
+    key = "\n".join((rule_id, story_id, *figures))
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
 def build_alert(
@@ -24,7 +28,7 @@ def build_alert(
     thread_id: str | None,
     now: datetime,
 ) -> Alert:
-    this_id = alert_id(match.rule_id, story.id)
+    this_id = alert_id(match.rule_id, story.id, match.changes)
     return Alert(
         id=this_id,
         rule_id=match.rule_id,

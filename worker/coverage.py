@@ -44,7 +44,7 @@ class CoverageItem(Record, frozen=True):
     title: str
     url: str
     published: datetime | None
-    sentences: tuple[str, ...]
+    sentences: tuple[str, ...]  # the body's sentences (the title is apart)
     facts: tuple[Fact, ...]
     thread_id: str  # the item this one's thread started from (itself for a seed)
     # rule id -> kinds of event, for an alerted story of new-development rules
@@ -115,7 +115,7 @@ def item_from_story(story: Story, facts: tuple[Fact, ...], thread_id: str,
         title=story.title,
         url=story.link,
         published=story.published,
-        sentences=(story.title, *split_sentences(story.summary)),
+        sentences=tuple(split_sentences(story.summary)),
         facts=facts,
         thread_id=thread_id,
         developments=developments,
@@ -140,21 +140,22 @@ class Coverage:
         return item_id in self._by_id
 
     def extend(self, items: Iterable[CoverageItem]) -> None:
-        added = False
+        """Add items; an item with a known id (an updated story) replaces the old one."""
         for item in items:
-            if item.id in self._by_id:
-                continue
+            old = self._by_id.get(item.id)
             self._by_id[item.id] = item
-            self.items.append(item)
-            added = True
-        if added:
-            self._index = None  # rebuilt lazily; coverage grows rarely (once per alert)
+            if old is None:
+                self.items.append(item)
+            else:
+                self.items[self.items.index(old)] = item
+            self._index = None  # rebuilt lazily; coverage changes rarely (once per alert)
 
-    def known_facts(self) -> list[KnownFact]:
+    def known_facts(self, exclude: str | None = None) -> list[KnownFact]:
+        """Every figure the coverage reports, but those of item ``exclude``."""
         return [
             KnownFact(fact=fact, source_id=item.id, source_title=item.title,
                       published=item.published)
-            for item in self.items
+            for item in self.items if item.id != exclude
             for fact in item.facts
         ]
 
@@ -172,7 +173,10 @@ class Coverage:
         return index
 
     def follow(self, story: Story, limit: int = EARLIER_LIMIT) -> tuple[EarlierItem, ...]:
-        """The coverage the story continues, best first, each with its connecting sentence."""
+        """The coverage the story continues, best first, each with its connecting sentence.
+
+        The story's own earlier version, if it is in the coverage, is not listed.
+        """
         if not self.items:
             return ()
         if self._index is None:
@@ -187,6 +191,8 @@ class Coverage:
             if score <= 0:
                 continue
             owner = self._sentence_owner[sentence_no]
+            if self.items[owner].id == story.id:
+                continue
             if owner not in best or score > best[owner][0]:
                 best[owner] = (score, sentence_no)
         ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], kv[0]))[:limit]

@@ -369,6 +369,11 @@ class _Casualty:
     end: int
 
 
+#: Larger figures are not read: no casualty count, budget or gas volume comes near,
+#: and a feed's string of 400 digits would otherwise become an infinite value.
+MAX_FIGURE = 1e15
+
+
 class _Reader:
     """The patterns around each number of one text; sentence bounds found on first need."""
 
@@ -404,8 +409,8 @@ class _Reader:
                 end = second.end()
                 start -= len(left) - between.start()
                 left = left[: between.start()]
-        if high < value:
-            return None
+        if high < value or high > MAX_FIGURE:
+            return None  # a range backwards, or digits no report means (and JSON can't carry)
         if groups["words"] and _NO_COUNT_BEFORE.search(left):
             return None  # "no one was killed"
         qualifier_match = _QUALIFIER_BEFORE.search(left)

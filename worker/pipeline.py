@@ -84,9 +84,10 @@ class Monitor:
     def _remember(self, item: CoverageItem) -> None:
         self.coverage.extend([item])
         story = Story(id=item.id, feed_url="", feed_title="", title=item.title, link=item.url,
-                      published=item.published, summary=" ".join(item.sentences[1:]))
+                      published=item.published, summary=" ".join(item.sentences))
         fp = fingerprint(story)
         self._fingerprints[item.id] = fp
+        self._developments = [d for d in self._developments if d.story_id != item.id]
         self._developments.extend(
             Development(rule_id=rule_id, story_id=item.id, title=item.title,
                         events=frozenset(events), words=fp.words, published=item.published)
@@ -103,21 +104,33 @@ class Monitor:
             return Assessment(story=story, facts=(), verdicts=(), alerts=())
         evidence = Evidence(found=found, in_title=self.terms.find(story.title))
         facts = extract_facts(text)
+        # Judged against what was known before the story: a story seen again (a
+        # retried poll whose alert never reached the outbox, or an updated entry)
+        # is not its own precedent.
         earlier = self.coverage.follow(story)
-        known = self.coverage.known_facts()
-        verdicts = tuple(judge(rule, story, facts, evidence, known, earlier, self._developments,
-                               self.article_ids)
-                         for rule in candidates)
+        known = self.coverage.known_facts(exclude=story.id)
+        developments = [d for d in self._developments if d.story_id != story.id]
+        duplicate = near_duplicate_of(
+            fingerprint(story),
+            (fp for story_id, fp in self._fingerprints.items() if story_id != story.id))
         thread_id = self.coverage.thread_of(earlier)
-        alerts = tuple(
-            build_alert(story, verdict.match, severity=rule.severity, facts=facts,
-                        earlier=earlier, thread_id=thread_id, now=now)
-            for rule, verdict in zip(candidates, verdicts, strict=True)
-            if verdict.match is not None
-        )
-        duplicate = near_duplicate_of(fingerprint(story), self._fingerprints.values())
-        return Assessment(story=story, facts=facts, verdicts=verdicts, alerts=alerts,
-                          duplicate_of=duplicate)
+        verdicts: list[Verdict] = []
+        alerts: list[Alert] = []
+        for rule in candidates:
+            verdict = judge(rule, story, facts, evidence, known, earlier, developments,
+                            self.article_ids)
+            if verdict.match is not None and duplicate is not None and not verdict.match.changes:
+                # The same story from another outlet: listed on that alert, unless it
+                # brings a new figure.
+                verdict = Verdict(rule_id=rule.id, fired=False,
+                                  reason=f"same story as already alerted {duplicate}")
+            verdicts.append(verdict)
+            if verdict.match is not None:
+                alerts.append(build_alert(story, verdict.match, severity=rule.severity,
+                                          facts=facts, earlier=earlier, thread_id=thread_id,
+                                          now=now))
+        return Assessment(story=story, facts=facts, verdicts=tuple(verdicts),
+                          alerts=tuple(alerts), duplicate_of=duplicate)
 
     def learn(self, assessment: Assessment) -> None:
         """An alerted story joins the coverage (locally and in the shared log)."""
@@ -128,15 +141,12 @@ class Monitor:
                 self._outlets.setdefault(assessment.duplicate_of, []).append(
                     story.feed_title or story.feed_url)
             return
-        if story.id in self.coverage:
-            return
         developments = {v.rule_id: v.events for v in assessment.verdicts if v.fired and v.events}
         item = item_from_story(story, assessment.facts, assessment.alerts[0].thread_id,
                                developments)
+        # Shared with every worker; an updated story's item replaces its earlier one.
         self.store.append_coverage(item)
         self.sync()
-        if story.id not in self.coverage:  # a log that does not echo (never in practice)
-            self._remember(item)
 
     def outlets(self, alert: Alert) -> tuple[str, ...]:
         """Every outlet known to have carried the alert's story so far."""
