@@ -419,3 +419,22 @@ def test_dump_feeds_yaml_round_trips(tmp_path: Path) -> None:
     written = _write(tmp_path, "feeds.yaml", dump_feeds_yaml(feeds))
 
     assert load_feeds(written) == feeds
+
+
+@pytest.mark.parametrize(("name", "url"), [
+    ("NEWSMON_REDIS_URL", "redis://:hunter2@127.0.0.1:abc/0"),
+    ("NEWSMON_REDIS_URL", "http://:hunter2@127.0.0.1/0"),
+    ("NEWSMON_SLACK_WEBHOOK_URL", "http://[::1/services/T0/B0/hunter2"),
+])
+def test_a_bad_url_is_named_without_its_secret(name: str, url: str) -> None:
+    with pytest.raises(ConfigError, match=name) as caught:
+        load_settings({name: url}, dotenv=False)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_a_feed_url_that_does_not_parse_names_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_text("feeds:\n  - url: http://[::1/feed\n")
+    with pytest.raises(ConfigError) as caught:
+        load_feeds(path)
+    assert caught.value.field == "feeds[0].url"

@@ -81,6 +81,14 @@ def test_slack_429_is_transient_with_retry_after(http_server: LocalHTTPServer) -
         channel.send(make_alert())
     assert caught.value.retry_after == 7
     assert SECRET_PATH not in str(caught.value)
+    # While the Retry-After runs, the next post is not sent and not slept on either:
+    # the task retries later, outside its delivery claim.
+    started = time.monotonic()
+    with pytest.raises(TransientDeliveryError) as again:
+        channel.send(make_alert("a2"))
+    assert time.monotonic() - started < 1
+    assert again.value.retry_after is not None and 5 < again.value.retry_after <= 7
+    assert len(http_server.requests_to(SECRET_PATH)) == 1
 
 
 def test_slack_500_is_transient(http_server: LocalHTTPServer) -> None:
@@ -279,3 +287,47 @@ def test_bad_smtp_url_names_the_variable(url: str) -> None:
         parse_smtp_url(url.replace("://", "://user:hunter2@", 1) if "@" not in url else url)
     assert "hunter2" not in str(caught.value)
     assert re.search(r"NEWSMON_SMTP_URL(: \w+)?: ", str(caught.value))
+
+
+def test_a_bad_answer_to_quit_does_not_fail_a_sent_email() -> None:
+    """The message was accepted; a 421 to QUIT must not make the outbox send it again."""
+    import socket
+    import threading
+
+    from tests.test_render import make_alert
+    from worker.deliver import EmailChannel
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[bytes] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn, conn.makefile("rb") as lines:
+            conn.sendall(b"220 ready\r\n")
+            in_data = False
+            for line in lines:
+                if in_data:
+                    if line == b".\r\n":
+                        in_data = False
+                        accepted.append(line)
+                        conn.sendall(b"250 queued\r\n")
+                    continue
+                verb = line[:4].upper()
+                if verb == b"DATA":
+                    in_data = True
+                    conn.sendall(b"354 go on\r\n")
+                elif verb == b"QUIT":
+                    conn.sendall(b"421 busy, closing\r\n")
+                    return
+                else:
+                    conn.sendall(b"250 ok\r\n")
+
+    server = threading.Thread(target=serve, daemon=True)
+    server.start()
+    port = listener.getsockname()[1]
+    channel = EmailChannel(f"smtp://127.0.0.1:{port}?tls=none", "newsmon@example.test",
+                           ["desk@example.test"])
+    channel.send(make_alert())
+    server.join(5)
+    listener.close()
+    assert len(accepted) == 1

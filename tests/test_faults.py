@@ -291,3 +291,23 @@ def test_tasks_are_acknowledged_late_and_requeued_when_their_worker_dies() -> No
     for task in (tasks.poll_feed, tasks.deliver_alert, tasks.deliver_pending):
         assert task.acks_late is True
         assert task.reject_on_worker_lost in (None, True)  # None: the app's setting applies
+
+
+def test_a_time_limit_during_matching_is_not_a_poison_story(
+        state: RedisState, monkeypatch: pytest.MonkeyPatch) -> None:
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from worker.records import Story
+
+    def stopped(text: str) -> tuple[Fact, ...]:
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr("worker.pipeline.extract_facts", stopped)
+    monitor = Monitor(load_rules(DEFAULT_RULES), load_articles(DEFAULT_COVERAGE), state,
+                      interruptions=(SoftTimeLimitExceeded,))
+    story = Story(id="s1", feed_url="https://wire.example/rss", feed_title="Wire",
+                  title=NEW_FIGURE[0], link="https://wire.example/1", published=NOW,
+                  summary=NEW_FIGURE[1])
+    with pytest.raises(SoftTimeLimitExceeded):
+        monitor.process_stories([story], NOW)
+    assert state.failures() == []

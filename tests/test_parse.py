@@ -476,3 +476,8 @@ def test_published_falls_back_to_updated() -> None:
         parsed = parse(atom, FEED_URL)
         assert parsed is not None
         assert _stories(parsed)[0].published == datetime(2025, 1, 6, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_date_outside_the_calendar_in_utc_is_unknown(value: str) -> None:
+    assert parse_published(value) is None

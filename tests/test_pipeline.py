@@ -145,3 +145,16 @@ def test_an_updated_entry_with_a_new_figure_alerts_again(
     first, second = poller.alerts
     assert first.story.id == second.story.id and first.id != second.id
     assert second.changes[0].new.value == 4500
+
+
+def test_the_validators_of_a_body_that_failed_to_parse_are_not_kept(
+        poller: Poller, http_server: LocalHTTPServer) -> None:
+    http_server.routes["/feed.xml"] = lambda request: Response(
+        200, b"<html><body>maintenance</body></html>",
+        {"Content-Type": "text/html", "ETag": '"broken"'})
+    assert poller.poll(http_server.url("/feed.xml")).status == "error"
+    later = poller.poll(http_server.url("/feed.xml"), NOW + timedelta(hours=1))
+    assert later.status == "error"  # fetched and read again, not "not-modified"
+    assert "If-None-Match" not in http_server.requests_to("/feed.xml")[-1].headers
+    state = poller.state.get_feed("feed1")
+    assert state is not None and state.consecutive_errors == 2

@@ -18,13 +18,25 @@ from datetime import UTC, datetime
 from functools import wraps
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
-from urllib.parse import urlsplit
 
 import click
 import msgspec
 
-from worker.config import Settings, dump_feeds_yaml, load_feeds, load_settings
-from worker.errors import ConfigError, FeedError, NewsmonError, StateUnavailableError
+from worker.config import (
+    DEFAULT_REDIS_URL,
+    Settings,
+    dump_feeds_yaml,
+    load_feeds,
+    load_settings,
+    public_url,
+)
+from worker.errors import (
+    ConfigError,
+    FeedError,
+    NewsmonError,
+    StateUnavailableError,
+    TransientDeliveryError,
+)
 from worker.pipeline import Assessment, Monitor
 from worker.records import Alert, Story
 from worker.render import alert_json
@@ -177,8 +189,9 @@ def run(feeds_path: Path | None, concurrency: int) -> None:
     settings = _settings()
     private = None
     if not reachable(settings.redis_url):
-        if "NEWSMON_REDIS_URL" in os.environ:
-            raise StateUnavailableError(f"Redis is not reachable at {settings.redis_url}")
+        if settings.redis_url != DEFAULT_REDIS_URL:  # set by the user: theirs to start
+            raise StateUnavailableError(
+                f"Redis is not reachable at {public_url(settings.redis_url)}")
         private = PrivateRedis(state_directory() / "redis")
         private.start()
         os.environ["NEWSMON_REDIS_URL"] = private.url
@@ -472,21 +485,27 @@ def feeds_import(opml: Path, out_path: Path | None) -> None:
 @reports_errors
 def alerts(failed: bool, retry: bool, limit: int) -> None:
     """Recent alerts, newest first; with --failed the dead letters, with --retry resend them."""
-    from worker.errors import DeliveryError
     from worker.wiring import build_runtime
 
     settings, _ = _runtime_state()
     rt = build_runtime(settings, stream=sys.stderr)
     if retry:
-        resent = 0
+        sent = held = failed_again = 0
         for alert_id in rt.outbox.retry_dead_letters():
             try:
-                rt.outbox.deliver(alert_id)
-                resent += 1
-            except DeliveryError as exc:
-                rt.outbox.dead_letter(alert_id, exc.channel, str(exc))
+                report = rt.outbox.deliver(alert_id)
+            except TransientDeliveryError as exc:
+                rt.outbox.give_up(alert_id, str(exc))
+                failed_again += 1
                 click.echo(f"still failing: {alert_id}: {exc}", err=True)
-        click.echo(f"resent {resent} alerts")
+                continue
+            sent += bool(report.sent)
+            held += bool(report.held)
+            if report.dead:
+                failed_again += 1
+                click.echo(f"refused again: {alert_id} on {', '.join(report.dead)}", err=True)
+        click.echo(f"resent {sent} alerts, {held} held for a digest or thread message, "
+                   f"{failed_again} failed again (see --failed)")
         return
     if failed:
         click.echo(_table(("failed_at", "alert", "channel", "title", "error"), [
@@ -511,13 +530,6 @@ def alerts_since(outbox: Outbox, since: datetime) -> int:
         limit *= 4
 
 
-def _redis_address(url: str) -> str:
-    """A Redis URL without its password."""
-    parts = urlsplit(url)
-    host = f"{parts.hostname}:{parts.port}" if parts.port else parts.hostname or parts.path
-    return f"{parts.scheme}://{host}{parts.path if parts.hostname else ''}"
-
-
 @main.command()
 @click.option("--timeout", default=1.0, show_default=True, type=click.FloatRange(min=0.1),
               help="Seconds to wait for workers to answer.")
@@ -539,7 +551,7 @@ def status(timeout: float) -> None:
     midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     today = alerts_since(Outbox(state.redis, settings.namespace, {}), midnight)
     click.echo(_fields([
-        ("redis", f"reachable at {_redis_address(settings.redis_url)}"),
+        ("redis", f"reachable at {public_url(settings.redis_url)}"),
         ("workers alive", f"{len(names)}" + (f" ({', '.join(names)})" if names else "")),
         ("queue depth", str(queue_depth(state.redis))),
         ("alerts today", f"{today} (since {midnight:%Y-%m-%d} 00:00 UTC)"),

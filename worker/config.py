@@ -67,6 +67,30 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
+def public_url(url: str) -> str:
+    """``url`` without its user and password, for messages and logs."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    return parts._replace(netloc=netloc).geturl()
+
+
+def checked_url(source: str, field: str | None, url: str, schemes: set[str],
+                *, needs_host: bool = True) -> str:
+    """``url`` if it parses, with one of ``schemes`` (and a host); else a ConfigError
+    that does not repeat any password the URL holds."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a port that is not a number
+        usable = parts.scheme in schemes and (parts.hostname or not needs_host)
+    except ValueError:
+        usable = False
+    if not usable:
+        expected = " or ".join(f"{scheme}://" for scheme in sorted(schemes))
+        raise ConfigError(source, field, f"expected a valid {expected} URL; got "
+                          f"{public_url(url) if '@' in url else url!r}")
+    return url
+
+
 def _flag(name: str, raw: str) -> bool:
     value = raw.strip().lower()
     if value in _TRUE:
@@ -108,9 +132,8 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
     env = environ
     fields: dict[str, Any] = {}
     if url := env.get("NEWSMON_REDIS_URL"):
-        if urlsplit(url).scheme not in {"redis", "rediss", "unix"}:
-            raise ConfigError("NEWSMON_REDIS_URL", None, f"expected a redis:// URL; got {url!r}")
-        fields["redis_url"] = url
+        fields["redis_url"] = checked_url("NEWSMON_REDIS_URL", None, url,
+                                          {"redis", "rediss", "unix"}, needs_host=False)
     for name, key in (
         ("NEWSMON_FEEDS", "feeds_path"),
         ("NEWSMON_RULES", "rules_path"),
@@ -130,8 +153,12 @@ def load_settings(environ: Mapping[str, str] | None = None, *, dotenv: bool = Tr
             "NEWSMON_ALLOW_PRIVATE_NETWORKS", env["NEWSMON_ALLOW_PRIVATE_NETWORKS"]
         )
     if url := env.get("NEWSMON_SLACK_WEBHOOK_URL"):
-        if urlsplit(url).scheme not in {"http", "https"}:
-            raise ConfigError("NEWSMON_SLACK_WEBHOOK_URL", None, "expected an https:// URL")
+        try:
+            checked_url("NEWSMON_SLACK_WEBHOOK_URL", None, url, {"http", "https"})
+        except ConfigError:
+            # The webhook's path is its secret: never echo it.
+            raise ConfigError("NEWSMON_SLACK_WEBHOOK_URL", None,
+                              "expected a valid https:// URL") from None
         fields["slack_webhook_url"] = url
     if url := env.get("NEWSMON_SMTP_URL"):
         fields["smtp_url"] = url
@@ -174,10 +201,6 @@ class _FeedList(msgspec.Struct, forbid_unknown_fields=True):
     feeds: list[_FeedEntry]
 
 
-def _check_url(path: Path, field: str, url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ConfigError(str(path), field, f"expected an http(s) URL; got {url!r}")
 
 
 def _feeds_from_yaml(path: Path, text: str, default_interval: float) -> list[Feed]:
@@ -195,7 +218,7 @@ def _feeds_from_yaml(path: Path, text: str, default_interval: float) -> list[Fee
         raise ConfigError(str(path), None, str(exc)) from None
     feeds = []
     for index, entry in enumerate(parsed.feeds):
-        _check_url(path, f"feeds[{index}].url", entry.url)
+        checked_url(str(path), f"feeds[{index}].url", entry.url, {"http", "https"})
         interval = entry.interval if entry.interval is not None else default_interval
         if not math.isfinite(interval) or interval < MIN_POLL_INTERVAL:
             raise ConfigError(
@@ -217,7 +240,7 @@ def _feeds_from_opml(path: Path, data: bytes, default_interval: float) -> list[F
         url = outline.get("xmlUrl")
         if not url:
             continue
-        _check_url(path, f"outline[{index}].xmlUrl", url)
+        checked_url(str(path), f"outline[{index}].xmlUrl", url, {"http", "https"})
         title = outline.get("title") or outline.get("text") or ""
         feeds.append(Feed(id=feed_id(url), url=url, title=title, interval=default_interval))
     if not feeds:

@@ -14,6 +14,7 @@ only its host does.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import smtplib
 import ssl
@@ -146,6 +147,11 @@ class SlackChannel:
     def _post_paced(self, payload: dict[str, Any]) -> None:
         with self._pace.lock:
             wait = self._pace.next_at - self._clock()
+            if wait > self._min_interval:
+                # A Retry-After still running: the task retries later rather than
+                # sleep inside its delivery claim and time limit.
+                raise TransientDeliveryError(
+                    self.name, f"{self.where} asked us to wait {wait:.0f} s", retry_after=wait)
             if wait > 0:
                 self._sleep(wait)
             self._pace.next_at = self._clock() + self._min_interval
@@ -292,10 +298,17 @@ class EmailChannel:
     def _send_message(self, message: EmailMessage) -> None:
         where = self.target.address
         try:
-            with self._connect() as smtp:
+            smtp = self._connect()
+            try:
                 refused = smtp.send_message(
                     message, from_addr=self.sender, to_addrs=list(self.recipients)
                 )
+            finally:
+                # The message is accepted (or refused) by now: a server that answers
+                # QUIT badly must not make us send it again.
+                with contextlib.suppress(smtplib.SMTPException, OSError):
+                    smtp.quit()
+                smtp.close()
         except smtplib.SMTPAuthenticationError:
             raise PermanentDeliveryError(
                 self.name, f"SMTP login refused for user {self.target.username} at {where}"

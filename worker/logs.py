@@ -50,6 +50,9 @@ def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -
                            structlog.processors.add_log_level, stamp],
     ))
     logging.basicConfig(handlers=[handler], level=level, force=True)
+    # httpx logs every request with its full URL, and a Slack webhook's path is a secret.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
 
 @signals.setup_logging.connect

@@ -60,8 +60,7 @@ from __future__ import annotations
 import enum
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import cast
 
@@ -70,9 +69,10 @@ import redis
 
 from worker.config import DigestPeriod
 from worker.deliver import BundleChannel, Channel
-from worker.errors import PermanentDeliveryError, StateUnavailableError, TransientDeliveryError
+from worker.errors import PermanentDeliveryError, TransientDeliveryError
 from worker.records import Alert, Record
 from worker.render import Bundle, BundleKind
+from worker.state import redis_errors
 
 #: How long an alert waits when an earlier one on its channel is being sent elsewhere.
 BUSY_RETRY_AFTER = 1.0
@@ -253,14 +253,6 @@ return result
 """
 
 
-@contextmanager
-def _state() -> Iterator[None]:
-    try:
-        yield
-    except (redis.ConnectionError, redis.TimeoutError) as exc:
-        raise StateUnavailableError(f"Redis is unreachable from the outbox: {exc}") from None
-
-
 def _text(value: object) -> str:
     """A Redis reply as text, whether the client decodes responses or not."""
     return value.decode() if isinstance(value, bytes) else str(value)
@@ -332,11 +324,11 @@ class Outbox:
             self._key("channels"),
             *(self._key("queue", name) for name in names),
         ]
-        with _state():
+        with redis_errors():
             return bool(self._put(keys=keys, args=[msgspec.json.encode(alert), alert.id, *names]))
 
     def get(self, alert_id: str) -> Alert | None:
-        with _state():
+        with redis_errors():
             data = self._redis.get(self._key("alert", alert_id))
         return None if data is None else msgspec.json.decode(data, type=Alert)
 
@@ -350,7 +342,7 @@ class Outbox:
         when any channel should be tried again, after trying all the others.
         A PermanentDeliveryError dead-letters that channel instead.
         """
-        with _state():
+        with redis_errors():
             seq = self._redis.zscore(self._key("order"), alert_id)
             statuses = {
                 _text(name): _text(status)
@@ -400,7 +392,7 @@ class Outbox:
 
     def _send_earlier(self, channel: Channel, seq: float) -> list[str]:
         """Send what is queued on ``channel`` before put number ``seq``, in order."""
-        with _state():
+        with redis_errors():
             queued = self._redis.zrangebyscore(self._key("queue", channel.name), "-inf", f"({seq}")
         sent = []
         for alert_id in map(_text, queued):
@@ -428,7 +420,7 @@ class Outbox:
             return gate
         token = uuid.uuid4().hex
         claim = self._key("claim", alert_id, channel.name)
-        with _state():
+        with redis_errors():
             claimed = self._claim(
                 keys=[self._key("status", alert_id), claim],
                 args=[channel.name, token, self._claim_ms],
@@ -440,7 +432,7 @@ class Outbox:
         try:
             channel.send(alert)
         except TransientDeliveryError:
-            with _state():
+            with redis_errors():
                 self._release(keys=[claim], args=[token])
             raise
         except PermanentDeliveryError as exc:
@@ -474,7 +466,7 @@ class Outbox:
             self._key("windows", channel),
             self._key("openers", channel),
         ]
-        with _state():
+        with redis_errors():
             seq = self._redis.zscore(self._key("order"), alert.id)
             verdict = self._gate(
                 keys=keys, args=[channel, alert.id, seq or 0, repr(now), key, thread, repr(limit)]
@@ -493,7 +485,7 @@ class Outbox:
         dead: list[Flushed] = []
         failed: list[str] = []
         for name, channel in sorted(self._bundling.items()):
-            with _state():
+            with redis_errors():
                 due = cast(list[tuple[bytes, float]], self._redis.zrangebyscore(
                     self._key("due", name), "-inf", moment, withscores=True
                 ))
@@ -506,7 +498,7 @@ class Outbox:
             except TransientDeliveryError as exc:
                 failed.append(str(exc))
             if self._thread_window > 0:
-                with _state():
+                with redis_errors():
                     self._expire_windows(
                         keys=[self._key("windows", name), self._key("openers", name)],
                         args=[repr(moment - self._thread_window)],
@@ -520,7 +512,7 @@ class Outbox:
         token = uuid.uuid4().hex
         claim = self._key("bundle-claim", channel.name, key)
         batch = self._key("batch", channel.name, key)
-        with _state():
+        with redis_errors():
             if not self._redis.set(claim, token, nx=True, px=self._claim_ms):
                 return Outcome.CLAIMED, ()
             ids = [_text(alert_id) for alert_id in self._redis.zrange(batch, 0, -1)]
@@ -536,7 +528,7 @@ class Outbox:
             try:
                 channel.send_bundle(self._bundle(key, alerts, due_at))
             except TransientDeliveryError:
-                with _state():
+                with redis_errors():
                     self._release(keys=[claim], args=[token])
                 raise
             except PermanentDeliveryError as exc:
@@ -581,7 +573,7 @@ class Outbox:
             repr(self._thread_window), len(ids), *ids,
             *(f"{alert_id}\n{channel}" for alert_id in ids), *letters,
         ]
-        with _state():
+        with redis_errors():
             self._finish_bundle(keys=keys, args=args)
 
     def _record(
@@ -607,7 +599,7 @@ class Outbox:
         args: list[str | bytes] = [
             channel, token, status, alert.id, f"{alert.id}\n{channel}", letter
         ]
-        with _state():
+        with redis_errors():
             self._finish(keys=keys, args=args)
 
     def dead_letter(self, alert_id: str, channel: str, error: str) -> None:
@@ -618,14 +610,14 @@ class Outbox:
         self._record(alert, channel, Status.DEAD, token="", error=error)
 
     def dead_letters(self) -> list[DeadLetter]:
-        with _state():
+        with redis_errors():
             values = self._redis.hvals(self._key("dead"))
         letters = [msgspec.json.decode(value, type=DeadLetter) for value in values]
         return sorted(letters, key=lambda letter: letter.failed_at)
 
     def retry_dead_letters(self) -> list[str]:
         """Make every dead letter pending again; the alert ids to deliver, in put order."""
-        with _state():
+        with redis_errors():
             flat = self._retry_dead(
                 keys=[self._key("dead"), self._key("order")], args=[self._prefix]
             )
@@ -638,13 +630,13 @@ class Outbox:
         Like a claim, the mark expires: if the worker holding the retry dies,
         the alert is pending again once it is due.
         """
-        with _state():
+        with redis_errors():
             self._redis.set(self._key("retrying", alert_id), b"",
                             px=max(1, int(seconds * 1000)))
 
     def give_up(self, alert_id: str, error: str) -> list[str]:
         """Dead-letter every channel still owed ``alert_id`` (its retries are spent)."""
-        with _state():
+        with redis_errors():
             statuses = self._redis.hgetall(self._key("status", alert_id))
         owed = sorted(_text(name) for name, status in statuses.items()
                       if _text(status) == Status.PENDING)
@@ -658,7 +650,7 @@ class Outbox:
         An alert being sent (claimed) or waiting for a scheduled retry
         (``defer``) is not listed: it is somebody's already.
         """
-        with _state():
+        with redis_errors():
             names = sorted(map(_text, self._redis.smembers(self._key("channels"))))
             with self._redis.pipeline(transaction=False) as pipe:
                 for name in names:
@@ -682,7 +674,7 @@ class Outbox:
 
     def recent(self, limit: int = 20) -> list[Alert]:
         """The last ``limit`` alerts put, newest first."""
-        with _state():
+        with redis_errors():
             ids = self._redis.zrevrange(self._key("order"), 0, limit - 1)
             values = self._redis.mget([self._key("alert", _text(i)) for i in ids]) if ids else []
         return [msgspec.json.decode(value, type=Alert) for value in values if value is not None]

@@ -531,7 +531,10 @@ def parse_published(value: str | datetime | None) -> datetime | None:
         return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # "0001-01-01T00:00:00+01:00": before year 1 in UTC
+        return None
 
 
 def _parse_date_text(text: str) -> datetime | None:

@@ -61,13 +61,17 @@ class Monitor:
     """Rules and coverage of one process; judges stories against them."""
 
     def __init__(self, rules: Sequence[Rule], articles: Iterable[CoverageItem],
-                 store: MonitorStore) -> None:
+                 store: MonitorStore, *,
+                 interruptions: tuple[type[BaseException], ...] = ()) -> None:
+        """``interruptions`` are exceptions that stop a batch (a task's time limit),
+        never mistaken for a story the pipeline fails on."""
         self.rules = tuple(rules)
         self.rules_by_id = {rule.id: rule for rule in self.rules}
         self.terms = TermIndex(term for rule in self.rules for term in rule.terms())
         self.coverage = Coverage(articles)
         self.article_ids = frozenset(item.id for item in self.coverage.items)
         self.store = store
+        self.interruptions = interruptions
         self._synced = 0
         self._fingerprints: dict[str, Fingerprint] = {}  # alerted story id -> fingerprint
         self._developments: list[Development] = []
@@ -165,6 +169,8 @@ class Monitor:
         for story in sorted(stories, key=lambda s: (s.published or epoch, s.id)):
             try:
                 assessment = self.assess(story, now)
+            except self.interruptions:
+                raise
             except Exception as exc:  # a poison story: recorded, skipped; its feed goes on
                 error = f"{type(exc).__name__}: {exc}"
                 log.exception("story.failed", story_id=story.id, feed=story.feed_url,
@@ -200,10 +206,6 @@ def process_body(monitor: Monitor, seen: SeenStore, parsed: ParsedFeed, *, feed_
                for entry in parsed.entries if entry.key in fresh]
     monitor.sync()
     return monitor.process_stories(stories, now), [k for k in keys if k in fresh]
-
-
-def _stable_fraction(feed_id: str) -> float:
-    return int(hashlib.sha256(feed_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
 
 
 def next_poll_after(state: FeedState, interval: float, now: datetime,
@@ -293,19 +295,22 @@ def poll(
         save(last_status="304", consecutive_errors=0)
         return PollReport(feed_id=feed_id, url=state.url, status="not-modified")
 
-    state = msgspec.structs.replace(state, etag=result.validators.etag,
-                                    last_modified=result.validators.last_modified)
     body_hash = hashlib.sha256(result.body).hexdigest()[:32]
     if body_hash == state.body_hash:
-        save(last_status="200", consecutive_errors=0)
+        save(last_status="200", consecutive_errors=0, etag=result.validators.etag,
+             last_modified=result.validators.last_modified)
         return PollReport(feed_id=feed_id, url=state.url, status="unchanged")
     try:
         parsed = parse_feed(result.body, result.final_url, content_type=result.content_type)
     except ParseError as error:
+        # The validators of a body we could not read are not kept: the next poll
+        # fetches it again rather than being told 304 and calling the feed healthy.
         errors = state.consecutive_errors + 1
         save(last_status="broken" if errors >= BROKEN_AFTER else f"error: {error.problem}",
              consecutive_errors=errors)
         return PollReport(feed_id=feed_id, url=state.url, status="error", error=str(error))
+    state = msgspec.structs.replace(state, etag=result.validators.etag,
+                                    last_modified=result.validators.last_modified)
 
     assessments, fresh_keys = process_body(monitor, seen, parsed, feed_url=url,
                                            feed_title=title, now=now)

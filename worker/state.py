@@ -129,14 +129,32 @@ class MemoryState:
         return self.failed[::-1][:limit]
 
 
+#: Redis failures that are the server's state, not our bug: unreachable, loading,
+#: out of memory (noeviction is full), a read-only replica, no master.
+_UNAVAILABLE = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.OutOfMemoryError,
+                redis.exceptions.ReadOnlyError, redis.exceptions.MasterDownError)
+
+
+@contextmanager
+def redis_errors() -> Iterator[None]:
+    """Turn Redis being unreachable or refusing writes into StateUnavailableError.
+
+    Other Redis errors (a wrong command, a script error) are bugs and raise as they are.
+    """
+    try:
+        yield
+    except (redis.ConnectionError, redis.TimeoutError) as exc:
+        raise StateUnavailableError(f"Redis is unreachable: {exc}") from exc
+    except _UNAVAILABLE as exc:
+        raise StateUnavailableError(f"Redis refused the write: {exc}") from exc
+
+
 def _converting(method: Callable[P, T]) -> Callable[P, T]:
-    """Turn redis' connection errors into StateUnavailableError at this boundary."""
+    """Convert Redis' unavailability at this boundary (see ``redis_errors``)."""
 
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
+        with redis_errors():
             return method(*args, **kwargs)
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            raise StateUnavailableError(f"Redis is unreachable: {exc}") from exc
 
     wrapper.__name__ = method.__name__
     wrapper.__doc__ = method.__doc__
@@ -236,10 +254,8 @@ class RedisState:
         """Hold the feed's poll lock, if nobody else does; yields whether we got it."""
         key = self.key("lock", "poll", feed_id)
         token = uuid.uuid4().hex
-        try:
+        with redis_errors():
             acquired = bool(self.redis.set(key, token, nx=True, px=int(ttl * 1000)))
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
-            raise StateUnavailableError(f"Redis is unreachable: {exc}") from exc
         try:
             yield acquired
         finally:

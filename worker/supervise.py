@@ -61,6 +61,8 @@ def supervise(argv: Sequence[str], *, restart_delay: float = 2.0,
                                    f"after starting (last exit code {code}); see its log above")
             log.warning("worker.restart", exit_code=code, in_seconds=restart_delay)
             sleep(restart_delay)
+            if stopping:  # Ctrl-C while we waited to restart
+                return 0
     finally:
         if child is not None and child.poll() is None:
             child.terminate()

@@ -24,6 +24,7 @@ from typing import Any
 
 import structlog
 from celery import Celery, Task
+from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_ready
 
 from worker import logs, metrics  # noqa: F401  (logs: Celery's logging signal)
@@ -40,6 +41,8 @@ settings = load_settings()
 MAX_COUNTDOWN = min(300.0, settings.visibility_timeout / 4)
 #: Cheap (a few Redis reads); after a crash, alerts go out this soon after their claims expire.
 PENDING_SWEEP_SECONDS = 15.0
+#: A queued delivery is left to its task this long before the sweep queues it again.
+QUEUED_DELIVERY_GRACE = 60.0
 #: Folded thread messages fall due at any second, digests at the hour.
 FLUSH_SWEEP_SECONDS = 15.0
 #: A poll is a fetch (20 s deadline) and seconds of matching; the hard limit bounds it.
@@ -111,7 +114,8 @@ def runtime() -> Runtime:
     """This process's runtime, built on first use (after the worker forked)."""
     global _runtime
     if _runtime is None:
-        _runtime = build_runtime(settings)
+        # A soft time limit stops the poll; it is not a story that failed.
+        _runtime = build_runtime(settings, interruptions=(SoftTimeLimitExceeded,))
     return _runtime
 
 
@@ -150,7 +154,7 @@ def poll_feed(self: Task, feed_id: str) -> str:
         bound.warning("poll.redis_unavailable", error=str(exc))
         raise self.retry(exc=exc, countdown=_countdown(self.request.retries)) from exc
     for alert_id in alert_ids:
-        deliver_alert.delay(alert_id)
+        queue_delivery(alert_id)
     bound.info("poll.done", status=report.status, entries=report.entries,
                new_entries=report.new_entries, alerts=len(alert_ids), error=report.error)
     metrics.record_poll(report)
@@ -207,10 +211,21 @@ def flush_outbox() -> int:
 @app.task(acks_late=True, soft_time_limit=30, time_limit=60)
 def deliver_pending() -> int:
     """Queue delivery of alerts whose claims expired (a worker died mid-send)."""
-    pending = runtime().outbox.pending()
-    for alert_id in pending:
-        deliver_alert.delay(alert_id)
+    try:
+        pending = runtime().outbox.pending()
+        for alert_id in pending:
+            queue_delivery(alert_id)
+    except StateUnavailableError as exc:
+        log.warning("sweep.redis_unavailable", error=str(exc))
+        return 0
     return len(pending)
+
+
+def queue_delivery(alert_id: str) -> None:
+    """Queue ``alert_id``'s delivery; the sweep leaves it to that task for a while,
+    so a backlog on the queue is not queued again every sweep."""
+    runtime().outbox.defer(alert_id, QUEUED_DELIVERY_GRACE)
+    deliver_alert.delay(alert_id)
 
 
 @worker_ready.connect

@@ -71,11 +71,13 @@ class Runtime:
         self.outbox.put(alert, channels_for(rule, self.channels))
 
 
-def build_runtime(settings: Settings, stream: TextIO | None = None) -> Runtime:
+def build_runtime(settings: Settings, stream: TextIO | None = None, *,
+                  interruptions: tuple[type[BaseException], ...] = ()) -> Runtime:
+    """``interruptions``: the task runner's own stops (Celery's soft time limit)."""
     feeds = load_feeds(settings.feeds_path, settings.poll_interval)
     state = RedisState.from_url(settings.redis_url, settings.namespace)
     monitor = Monitor(load_rules(settings.rules_path), load_articles(settings.coverage_path),
-                      state)
+                      state, interruptions=interruptions)
     channels = build_channels(settings, stream)
     return Runtime(
         settings=settings,
