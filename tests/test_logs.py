@@ -66,3 +66,21 @@ def test_json_logs_carry_the_traceback_as_text() -> None:
         logging.getLogger("celery.worker").critical("Unrecoverable error", exc_info=True)
     record = json.loads(out.getvalue().splitlines()[-1])
     assert "Traceback" in record["exception"] and "ValueError: poison" in record["exception"]
+
+
+def test_request_logs_that_carry_the_webhook_path_are_off() -> None:
+    import io
+    import logging
+
+    import httpx
+
+    from tests.servers import LocalHTTPServer, Response
+    from worker.logs import configure_logging
+
+    out = io.StringIO()
+    configure_logging(stream=out)
+    with LocalHTTPServer() as server:
+        server.routes["/services/T0/B0/secret"] = lambda request: Response(200, b"ok")
+        httpx.post(server.url("/services/T0/B0/secret"), json={})
+    logging.getLogger("newsmon.test").info("done")
+    assert "secret" not in out.getvalue() and "done" in out.getvalue()
