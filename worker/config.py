@@ -203,13 +203,18 @@ class _FeedList(msgspec.Struct, forbid_unknown_fields=True):
 
 
 
-def _feeds_from_yaml(path: Path, text: str, default_interval: float) -> list[Feed]:
+def load_yaml(path: Path, text: str) -> Any:
+    """``text`` (read from ``path``) as YAML; a ConfigError naming the line if it is not."""
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None
         raise ConfigError(str(path), where, "not valid YAML") from None
+
+
+def _feeds_from_yaml(path: Path, text: str, default_interval: float) -> list[Feed]:
+    data = load_yaml(path, text)
     if isinstance(data, list):
         data = {"feeds": data}
     try:

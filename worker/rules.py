@@ -35,8 +35,8 @@ import re
 from pathlib import Path
 
 import msgspec
-import yaml
 
+from worker.config import load_yaml
 from worker.errors import ConfigError
 from worker.records import FactKind, Record
 
@@ -138,15 +138,12 @@ def _field_of(error: msgspec.ValidationError) -> str | None:
 
 def load_rule(path: Path) -> Rule:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(path), None, f"cannot read: {exc.strerror}") from None
     except UnicodeDecodeError:
         raise ConfigError(str(path), None, "is not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
-        raise ConfigError(str(path), where, "not valid YAML") from None
+    data = load_yaml(path, text)
     if not isinstance(data, dict):
         raise ConfigError(str(path), None, "expected a mapping of rule fields")
     try:
