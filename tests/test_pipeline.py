@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from tests.sample_feed import NEW_FIGURE, REPEAT, UNRELATED, rss
@@ -13,7 +14,7 @@ from worker.config import DEFAULT_COVERAGE, DEFAULT_RULES
 from worker.coverage import load_articles
 from worker.fetch import Fetcher
 from worker.pipeline import Monitor, PollReport, poll
-from worker.records import Alert
+from worker.records import Alert, Story
 from worker.rules import load_rules
 from worker.state import RedisState
 
@@ -158,3 +159,24 @@ def test_the_validators_of_a_body_that_failed_to_parse_are_not_kept(
     assert "If-None-Match" not in http_server.requests_to("/feed.xml")[-1].headers
     state = poller.state.get_feed("feed1")
     assert state is not None and state.consecutive_errors == 2
+
+
+def test_two_workers_judging_one_new_figure_at_once_alert_it_once(
+        redis_base_url: str, namespace: str) -> None:
+    from worker.alerts import figure_keys
+
+    first, second = Poller(redis_base_url, namespace), Poller(redis_base_url, namespace)
+    story_a = Story(id="a", feed_url="https://a.example/rss", feed_title="A",
+                    title=NEW_FIGURE[0], link="https://a.example/1", published=NOW,
+                    summary=NEW_FIGURE[1])
+    story_b = msgspec.structs.replace(story_a, id="b", feed_url="https://b.example/rss",
+                                      feed_title="B", link="https://b.example/1")
+    # Both judge before either's alert reaches the shared coverage.
+    (alert_a,) = first.monitor.assess(story_a, NOW).alerts
+    (alert_b,) = second.monitor.assess(story_b, NOW).alerts
+    claim = first.state.claim_figures
+    assert claim(alert_a.rule_id, alert_a.id, figure_keys(alert_a.changes))
+    assert not claim(alert_b.rule_id, alert_b.id, figure_keys(alert_b.changes))
+    # The winner may claim again (a retried poll), and alerts without figures always may.
+    assert claim(alert_a.rule_id, alert_a.id, figure_keys(alert_a.changes))
+    assert claim("gas-deal", "x", [])

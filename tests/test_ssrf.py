@@ -59,6 +59,7 @@ def never_called() -> RecordingTransport:
     "100.64.1.1",
     "fd00:ec2::254",
     "::1",
+    "fec0::1",
     "fe80::1",
     "0.0.0.0",
     "224.0.0.1",

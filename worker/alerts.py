@@ -9,12 +9,16 @@ from datetime import datetime
 from worker.records import Alert, Change, EarlierItem, Fact, Match, Story
 
 
+def figure_keys(changes: Sequence[Change]) -> list[str]:
+    """The new figures of ``changes`` as stable text keys, sorted."""
+    return sorted(f"{c.new.kind}:{c.new.value:g}-{c.new.high:g}:{c.new.unit}:"
+                  f"{c.new.subject}:{c.new.measure}" for c in changes)
+
+
 def alert_id(rule_id: str, story_id: str, changes: Sequence[Change] = ()) -> str:
     """One alert per (rule, story, new figures): judging a story again gives the same id,
     while an updated entry that brings another figure is another alert."""
-    figures = sorted(f"{c.new.kind}:{c.new.value:g}-{c.new.high:g}:{c.new.unit}:"
-                     f"{c.new.subject}:{c.new.measure}" for c in changes)
-    key = "\n".join((rule_id, story_id, *figures))
+    key = "\n".join((rule_id, story_id, *figure_keys(changes)))
     return hashlib.sha256(key.encode()).hexdigest()[:20]
 
 

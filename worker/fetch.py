@@ -133,6 +133,7 @@ def parse_ip_literal(host: str) -> IPAddress | None:
 
 _METADATA = frozenset(map(ipaddress.ip_address, ["169.254.169.254", "fd00:ec2::254"]))
 _SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT
+_SITE_LOCAL = ipaddress.ip_network("fec0::/10")  # deprecated, but still routed inside sites
 
 
 def blocked_reason(address: IPAddress) -> str | None:
@@ -149,6 +150,7 @@ def blocked_reason(address: IPAddress) -> str | None:
         (address.is_unspecified, "the unspecified address"),
         (address.is_multicast, "a multicast address"),
         (address in _SHARED, "a shared (carrier-grade NAT) address"),
+        (address in _SITE_LOCAL, "a site-local address"),
         (address.is_reserved, "a reserved address"),
         (address.is_private, "a private address"),
         (not address.is_global, "a non-public address"),

@@ -14,6 +14,7 @@ Redis keys all start with the namespace (``newsmon`` by default)::
     {ns}:coverage              list of coverage items made by alerts (JSON)
     {ns}:failed-stories        the latest stories the pipeline failed on (JSON)
     {ns}:lock:poll:{feed id}   a feed's poll lock (SET NX PX)
+    {ns}:figure:{rule}:{figure} the alert that reported a new figure first (expiring)
 """
 
 from __future__ import annotations
@@ -165,6 +166,10 @@ _feed_decoder = msgspec.json.Decoder(FeedState)
 _coverage_decoder = msgspec.json.Decoder(CoverageItem)
 _failure_decoder = msgspec.json.Decoder(FailedStory)
 
+#: A figure's claim outlives any race between workers by far; after it, the coverage
+#: (which every worker reads) knows the figure.
+FIGURE_CLAIM_SECONDS = 7 * 24 * 3600
+
 #: The failed-story list keeps the most recent this many.
 FAILURES_KEPT = 1000
 
@@ -248,6 +253,29 @@ class RedisState:
     def failures(self, limit: int = 20) -> list[FailedStory]:
         raw: list[Any] = self.redis.lrange(self.key("failed-stories"), 0, limit - 1)
         return [_failure_decoder.decode(item) for item in raw]
+
+    _CLAIM_FIGURES = """
+    for i, key in ipairs(KEYS) do
+        local holder = redis.call('get', key)
+        if holder and holder ~= ARGV[1] then return 0 end
+    end
+    for i, key in ipairs(KEYS) do redis.call('set', key, ARGV[1], 'EX', ARGV[2]) end
+    return 1
+    """
+
+    @_converting
+    def claim_figures(self, rule_id: str, alert_id: str, figures: Sequence[str]) -> bool:
+        """Whether ``alert_id`` may be the one to report ``figures`` under ``rule_id``.
+
+        Two workers judging stories with the same new figure at the same moment
+        (before either's alert reached the shared coverage) would both alert it;
+        the first to claim the figures wins. The same alert may claim again.
+        """
+        if not figures:
+            return True
+        keys = [self.key("figure", rule_id, figure) for figure in figures]
+        return bool(self.redis.eval(self._CLAIM_FIGURES, len(keys), *keys, alert_id,
+                                    FIGURE_CLAIM_SECONDS))
 
     @contextmanager
     def poll_lock(self, feed_id: str, ttl: float) -> Iterator[bool]:

@@ -144,8 +144,8 @@ def poll_feed(self: Task, feed_id: str) -> str:
             alert_ids: list[str] = []
 
             def accept(alert: Any) -> None:
-                rt.accept(alert)
-                alert_ids.append(alert.id)
+                if rt.accept(alert):
+                    alert_ids.append(alert.id)
 
             report = poll(feed.id, feed.url, feed.title, feed.interval, fetcher=rt.fetcher,
                           feeds=rt.state, seen=rt.state, monitor=rt.monitor, sink=accept,

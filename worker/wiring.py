@@ -12,6 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
 
+import structlog
+
+from worker.alerts import figure_keys
 from worker.config import Feed, Settings, load_feeds
 from worker.coverage import load_articles
 from worker.deliver import Channel, ConsoleChannel, EmailChannel, SlackChannel
@@ -21,6 +24,8 @@ from worker.pipeline import Monitor
 from worker.records import Alert
 from worker.rules import Rule, load_rules
 from worker.state import MemoryState, RedisState
+
+log = structlog.get_logger("newsmon.wiring")
 
 #: A claim on an (alert, channel) expires after this; far inside the broker's
 #: visibility timeout, so a crashed send is retried by the pending sweep first.
@@ -65,10 +70,15 @@ class Runtime:
     def __post_init__(self) -> None:
         self.feeds_by_id = {feed.id: feed for feed in self.feeds}
 
-    def accept(self, alert: Alert) -> None:
-        """Put an alert in the outbox, routed by its rule."""
+    def accept(self, alert: Alert) -> bool:
+        """Put an alert in the outbox, routed by its rule; False if another worker's
+        alert reported the same new figures first."""
+        if not self.state.claim_figures(alert.rule_id, alert.id, figure_keys(alert.changes)):
+            log.info("alert.figure_already_reported", alert_id=alert.id, rule=alert.rule_id)
+            return False
         rule = self.monitor.rules_by_id.get(alert.rule_id)
         self.outbox.put(alert, channels_for(rule, self.channels))
+        return True
 
 
 def build_runtime(settings: Settings, stream: TextIO | None = None, *,
