@@ -198,7 +198,7 @@ class PollReport(Record, frozen=True):
 
 def process_body(monitor: Monitor, seen: SeenStore, parsed: ParsedFeed, *, feed_url: str,
                  feed_title: str, now: datetime) -> tuple[list[Assessment], list[str]]:
-    """New entries of a parsed feed → assessments, and the keys to mark seen once saved."""
+    """New entries of a parsed feed → their assessments, and the new entries' keys."""
     keys = [entry.key for entry in parsed.entries]
     fresh = set(seen.unseen(keys))
     title = parsed.title or feed_title
