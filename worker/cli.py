@@ -37,7 +37,7 @@ from worker.errors import (
     StateUnavailableError,
     TransientDeliveryError,
 )
-from worker.pipeline import Assessment, Monitor
+from worker.pipeline import Assessment, Monitor, published_order
 from worker.records import Alert, Story
 from worker.render import alert_json
 
@@ -257,11 +257,6 @@ def check(source: str, explain: bool, as_json: bool) -> None:
         click.echo(f"{len(assessments)} stories, {len(alerts)} alerts", err=True)
 
 
-def _published_order(story: Story) -> tuple[datetime, str]:
-    # The order Monitor.process_stories uses; replays feed it one story at a time.
-    return (story.published or datetime.min.replace(tzinfo=UTC), story.id)
-
-
 def alerts_of(assessments: Iterable[Assessment], monitor: Monitor) -> list[Alert]:
     """The alerts made, each listing every outlet that carried its story by the end."""
     return [msgspec.structs.replace(alert, outlets=monitor.outlets(alert))
@@ -272,7 +267,8 @@ def replay_stories(stories: Sequence[Story], monitor: Monitor,
                    label: str = "replaying") -> list[Assessment]:
     """Run stories through the pipeline in published order, with a progress bar on a terminal."""
     now = _replay_now()
-    ordered = sorted(stories, key=_published_order)
+    # The order Monitor.process_stories uses: a progress bar feeds it one at a time.
+    ordered = sorted(stories, key=published_order)
     if not sys.stderr.isatty():
         return monitor.process_stories(ordered, now=now)
     with click.progressbar(ordered, label=label, file=sys.stderr) as bar:

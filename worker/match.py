@@ -142,7 +142,6 @@ class Development(Record, frozen=True):
     story_id: str
     title: str
     events: frozenset[str]  # the kinds of event it reported ("halt", "deal")
-    words: frozenset[str]
     published: datetime | None
 
 

@@ -57,6 +57,11 @@ class Assessment(Record, frozen=True):
     duplicate_of: str | None = None
 
 
+def published_order(story: Story) -> tuple[datetime, str]:
+    """The order stories are judged in: published time (undated first), then id."""
+    return (story.published or datetime.min.replace(tzinfo=UTC), story.id)
+
+
 class Monitor:
     """Rules and coverage of one process; judges stories against them."""
 
@@ -89,12 +94,11 @@ class Monitor:
         self.coverage.extend([item])
         story = Story(id=item.id, feed_url="", feed_title="", title=item.title, link=item.url,
                       published=item.published, summary=" ".join(item.sentences))
-        fp = fingerprint(story)
-        self._fingerprints[item.id] = fp
+        self._fingerprints[item.id] = fingerprint(story)
         self._developments = [d for d in self._developments if d.story_id != item.id]
         self._developments.extend(
             Development(rule_id=rule_id, story_id=item.id, title=item.title,
-                        events=frozenset(events), words=fp.words, published=item.published)
+                        events=frozenset(events), published=item.published)
             for rule_id, events in item.developments.items()
         )
 
@@ -165,8 +169,7 @@ class Monitor:
         judged, and it is marked seen with them.
         """
         assessments = []
-        epoch = datetime.min.replace(tzinfo=UTC)
-        for story in sorted(stories, key=lambda s: (s.published or epoch, s.id)):
+        for story in sorted(stories, key=published_order):
             try:
                 assessment = self.assess(story, now)
             except self.interruptions:
