@@ -483,8 +483,8 @@ def alerts(failed: bool, retry: bool, limit: int) -> None:
     """Recent alerts, newest first; with --failed the dead letters, with --retry resend them."""
     from worker.wiring import build_runtime
 
-    settings, _ = _runtime_state()
-    rt = build_runtime(settings, stream=sys.stderr)
+    # Building the runtime reads the shared coverage: an unreachable Redis stops it here.
+    rt = build_runtime(_settings(), stream=sys.stderr)
     if retry:
         sent = held = failed_again = 0
         for alert_id in rt.outbox.retry_dead_letters():
