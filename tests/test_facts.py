@@ -188,6 +188,14 @@ CASUALTY_CASES = [
      {"value": 70.0, "attribution": None}),
     ("Ukrainian losses of about 1,500 were reported.",
      {"value": 1500.0, "measure": "casualties", "subject": "ukrainian", "qualifier": "about"}),
+    # the owner named by its units, before the verb
+    ("North Korean units had suffered about 1,500 killed and wounded in January.",
+     {"value": 1500.0, "measure": "killed_or_wounded", "subject": "north_korean"}),
+    ("Pyongyang's battalions lost 200 soldiers.",
+     {"value": 200.0, "subject": "north_korean"}),
+    # a hedged estimate of losses already taken is still a reported figure
+    ("North Korea may have suffered over 3,000 casualties.",
+     {"value": 3000.0, "subject": "north_korean", "qualifier": "more_than"}),
 ]
 
 
@@ -269,6 +277,10 @@ NOT_CASUALTIES = [
     "Gazprom Weighs Laying Off 1,600 Managers Amid Wartime Losses",
     "Officials said it could take up to 10 days to prepare the dead for transport.",
     "One of the captured soldiers allegedly said he received military training.",
+    # projections of losses to come are not reported figures
+    "North Korean losses could reach 10,000 by spring, analysts warn",
+    "Casualties could climb to as many as 10,000 by April, a think tank projected.",
+    "North Korean casualties are expected to rise to 5,000 this year.",
 ]
 
 

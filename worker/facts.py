@@ -169,6 +169,14 @@ _TOTAL_BEFORE = re.compile(
     ['"‘“]?[ \t\u00a0]*$""",
     re.IGNORECASE | re.VERBOSE,
 )
+# A figure the losses may reach later is a projection, not a report: "losses could
+# reach 10,000 by spring", "casualties are expected to climb to 5,000".
+_PROJECTION = re.compile(
+    r"\b(?:could|may|might|would|will|(?:expected|projected|forecast|likely|set)\s+to)"
+    r"\s+(?:\w+\s+)?(?:reach|rise|climb|grow|top|exceed|surpass|hit|double|triple|swell"
+    r"|increase|mount)",
+    re.IGNORECASE,
+)
 _TRANSITIVE = frozenset({"killed", "wounded", "captured"})
 _PERFECT = frozenset({"have", "has", "had"})  # "had killed" is active; "had been killed" is not
 _COUNT_AFTER = re.compile(
@@ -196,7 +204,8 @@ _SUBJECT = re.compile(
 _SUBJECT_BEFORE = re.compile(
     _SUBJECT.pattern
     + r"(?:[ \t\u00a0]+(?:may|might|could|would|has|have|had|is|are|was|were|reportedly|already"
-    r"|also|now|likely|probably|been|be|troops?|soldiers|forces|army|military))*[ \t\u00a0]*$",
+    r"|also|now|likely|probably|been|be|troops?|soldiers|forces|army|military|units?"
+    r"|battalions?|brigades?|contingents?|fighters|personnel|servicemen))*[ \t\u00a0]*$",
     re.IGNORECASE,
 )
 _OF_SUBJECT = re.compile(r"[ \t\u00a0]+" + _SUBJECT.pattern, re.IGNORECASE)
@@ -492,11 +501,13 @@ class _Reader:
         if reading is None:
             return None
         start, end, measure, subject, verb_qualifier = reading
+        sentence_start, sentence_end = self._sentence(quantity.number_start)
+        if _PROJECTION.search(self.text, max(sentence_start, start - 40), quantity.number_start):
+            return None
         if subject is None and previous is not None and _SAME_LIST.match(
             self.text, previous[0], quantity.start
         ):
             subject = previous[1]  # "300 North Korean soldiers killed, 2,700 wounded"
-        sentence_start, sentence_end = self._sentence(quantity.number_start)
         fact = Fact(
             kind=FactKind.CASUALTY,
             value=quantity.value,
