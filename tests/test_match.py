@@ -8,7 +8,7 @@ import pytest
 
 from worker.config import DEFAULT_COVERAGE, DEFAULT_RULES
 from worker.coverage import load_articles
-from worker.match import TermIndex
+from worker.match import TermIndex, names
 from worker.pipeline import Monitor
 from worker.records import Story
 from worker.rules import load_rules
@@ -138,6 +138,7 @@ def test_the_same_story_from_another_outlet_is_listed_not_alerted(monitor: Monit
 
 @pytest.mark.parametrize("title", [
     "Moldova faces energy crisis as flow of Russian gas ends",
+    "Austria says gas supply is secure despite end of Ukraine transit",
     "Breakaway region without heat since Moscow cut off gas supplies",
 ])
 def test_an_event_told_as_background_is_not_a_development(monitor: Monitor, title: str) -> None:
@@ -147,3 +148,39 @@ def test_an_event_told_as_background_is_not_a_development(monitor: Monitor, titl
 
 def test_the_same_event_told_as_news_is_one(monitor: Monitor) -> None:
     assert fired(monitor, story("Gazprom cuts off gas supplies to Moldova")) == [["gas-deal"]]
+
+
+def test_names_are_proper_names_by_their_first_letters() -> None:
+    assert names("Hungary's MVM signs deal to buy Azerbaijani gas from SOCAR") == {
+        "hung", "mvm", "azer", "soca"}
+    # title case: a word the text also writes in lower case is not a name
+    assert names("Gas Flows to Transnistria Resume\ngas flows resume, Tiraspol said") == {
+        "tran", "tira"}
+    assert names("The US and the EU") == {"us", "eu"}
+
+
+def test_a_development_of_other_parties_is_not_a_follow_up(monitor: Monitor) -> None:
+    results = fired(
+        monitor,
+        story("Ukraine's Naftogaz buys US LNG cargo through Poland's Orlen",
+              "Naftogaz said the cargo would be delivered via Orlen's terminal."),
+        story("Hungary's MVM signs deal to buy Azerbaijani gas",
+              "MVM said it had signed an agreement with SOCAR for deliveries.", 24, 1),
+        story("Poland's Orlen says second US LNG cargo for Naftogaz is on its way",
+              "The cargo bought by Naftogaz will be delivered via Orlen's terminal.", 30, 2),
+    )
+    assert results == [["gas-deal"], ["gas-deal"], []]
+
+
+@pytest.mark.parametrize(("title", "summary", "why"), [
+    ("Heating and hot water return to Tiraspol homes",
+     "Heating was restored after gas supplies resumed.", "about something else"),
+    ("Fico repeats threat to cut gas transit to Ukraine", "", "forecast"),
+    ("Italy keeps military aid to Ukraine flowing through 2025",
+     "Rome has extended its commitment to supplying Kyiv.", "more of the same"),
+])
+def test_consequences_threats_and_continuations_are_not_developments(
+        monitor: Monitor, title: str, summary: str, why: str) -> None:
+    verdicts = reasons(monitor, story(title, summary))
+    assert any(why in reason for reason in verdicts.values()), verdicts
+    assert fired(monitor, story(title, summary)) == [[]]

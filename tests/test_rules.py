@@ -139,6 +139,12 @@ def test_star_in_the_middle_is_quoted(tmp_path: Path) -> None:
     assert "'power *outage'" in _error(path).problem
 
 
+def test_an_empty_common_name_is_refused(tmp_path: Path) -> None:
+    path = _rule_file(tmp_path, VALID + "novelty:\n  kind: any\n  common_names: [Ukraine, ' ']\n")
+
+    assert _error(path).field == "novelty.common_names"
+
+
 def test_unknown_channel_is_quoted(tmp_path: Path) -> None:
     path = _rule_file(tmp_path, VALID + "channels: [sms]\n")
 
@@ -150,6 +156,7 @@ def test_unknown_channel_is_quoted(tmp_path: Path) -> None:
     ("novelty:\n  kind: sometimes\n", "novelty.kind"),
     ("novelty:\n  kind: new-figure\n  fact: tanks\n", "novelty.fact"),
     ("novelty:\n  kind: any\n  events: sign\n", "novelty.events"),
+    ("novelty:\n  kind: any\n  common_names: Ukraine\n", "novelty.common_names"),
 ])
 def test_wrong_type_names_the_msgspec_path(tmp_path: Path, novelty: str, field: str) -> None:
     path = _rule_file(tmp_path, VALID + novelty)

@@ -34,7 +34,7 @@ _ABBREVIATIONS = frozenset((
 ))
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
-_STOPWORDS = frozenset(STOPWORDS_EN)
+STOPWORDS = frozenset(STOPWORDS_EN)
 
 
 class CoverageItem(Record, frozen=True):
@@ -75,7 +75,7 @@ def tokens(text: str) -> list[str]:
     words = []
     for word in _WORD.findall(text.lower().replace("’", "'")):
         word = word.split("'")[0]
-        if word in _STOPWORDS or len(word) < 2:
+        if word in STOPWORDS or len(word) < 2:
             continue
         if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
             word = word[:-1]

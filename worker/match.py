@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 import ahocorasick
 
-from worker.coverage import tokens
+from worker.coverage import STOPWORDS, tokens
 from worker.facts import closest_known, format_fact, same_figure
 from worker.records import Change, EarlierItem, Fact, KnownFact, Match, Record, Story
 from worker.rules import NoveltyKind, Rule
@@ -34,10 +34,13 @@ HEDGES = ("will soon", "soon be", "upcoming", "expected to", "is set to", "are s
           "plans to", "planning to", "to be announced", "would be announced",
           "will be announced", "to announce", "will announce", "to unveil", "will unveil",
           "to be unveiled", "to be signed", "braces for", "warns against", "could ",
-          "weighs ")
+          "weighs ", "threat to", "threatens to", "threatened to")
+
+#: Headline words that report more of the same, not a change ("Italy keeps aid flowing").
+CONTINUATIONS = (" keeps ", " keep ", " continues ", " continue ", " still ", " remains ")
 
 #: Words that make the event after them background ("since Moscow cut off gas").
-BACKGROUND = frozenset({"since", "after", "when", "following", "amid", "as"})
+BACKGROUND = frozenset({"since", "after", "when", "following", "amid", "as", "despite"})
 BACKGROUND_SPAN = 5
 _WORD_RE = re.compile(r"[a-z']+")
 
@@ -50,6 +53,10 @@ EXPLAINERS = ("explainer", "explained", "key questions", "what next", "what we k
 #: follow-up window, follows that one up.
 FOLLOW_UP_RANKS = 3
 FOLLOW_UP_SCORE = 0.75
+
+#: Names are compared by their first letters, so "Hungary" meets "Hungarian".
+NAME_PREFIX = 4
+_NAME_RE = re.compile(r"[A-Za-z][\w'’-]*")
 
 
 class Verdict(Record, frozen=True):
@@ -143,6 +150,27 @@ class Development(Record, frozen=True):
     title: str
     events: frozenset[str]  # the kinds of event it reported ("halt", "deal")
     published: datetime | None
+    names: frozenset[str] = frozenset()  # who it is about (see ``names``)
+
+
+def names(text: str) -> frozenset[str]:
+    """The proper names in ``text`` (countries, people, companies), by their first letters.
+
+    A capitalised word counts unless the text also writes it in lower case
+    ("Gas Flows Resume ... gas flows"), which keeps title-case headlines' common
+    words out.
+    """
+    words = _NAME_RE.findall(text.replace("’", "'"))
+    lowercase = {word for word in words if word[0].islower()}
+    found = set()
+    for word in words:
+        base = word.split("'")[0]
+        if not base[0].isupper() or base.lower() in lowercase:
+            continue
+        if not base.isupper() and (len(base) < 2 or base.lower() in STOPWORDS):
+            continue  # "The", "In"; acronyms such as "US" stay
+        found.add(base.lower()[:NAME_PREFIX])
+    return frozenset(found)
 
 
 class Evidence(Record, frozen=True):
@@ -159,15 +187,22 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
 
     The story's closest earlier coverage (BM25-ranked) is a story this rule
     already alerted on, for the same kind of event, within the rule's
-    ``follow_up_days``: it is the same development, told again.
+    ``follow_up_days``: it is the same development, told again. Unless both
+    name who they are about (beyond the rule's ``common_names``) and no name is
+    shared: Hungary's gas deal is not a follow-up of Ukraine's LNG purchase.
     """
     window = timedelta(days=rule.novelty.follow_up_days)
     if not earlier:
         return None
     best = earlier[0].score
     closest = [item for item in earlier[:FOLLOW_UP_RANKS] if item.score >= FOLLOW_UP_SCORE * best]
+    common = frozenset(name.lower()[:NAME_PREFIX] for name in rule.novelty.common_names)
+    story_names = names(f"{story.title}\n{story.summary}") - common
     for development in developments:
         if development.rule_id != rule.id or not development.events & events:
+            continue
+        development_names = development.names - common
+        if story_names and development_names and not story_names & development_names:
             continue
         if story.published and development.published and \
                 abs(story.published - development.published) > window:
@@ -261,6 +296,12 @@ def judge(
     # not told before.
     if _is_explainer(story.title):
         return silent("the headline asks or explains rather than reports")
+    if not any(term in evidence.in_title for group in rule.require for term in group):
+        return silent("the headline is about something else (none of the rule's terms)")
+    continuation = next((c.strip() for c in CONTINUATIONS if c in f" {story.title.lower()} "),
+                        None)
+    if continuation:
+        return silent(f"the headline reports more of the same ({continuation!r})")
     title_hedge, summary_hedge = _hedge(story.title), _hedge(story.summary)
     in_title = _event_kinds(rule, evidence.in_title, story.title)
     if title_hedge:

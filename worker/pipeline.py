@@ -30,7 +30,7 @@ from worker.dedupe import Fingerprint, fingerprint, near_duplicate_of
 from worker.errors import FeedError, ParseError, RateLimitedError
 from worker.facts import extract_facts
 from worker.fetch import Fetcher, Validators
-from worker.match import Development, Evidence, TermIndex, Verdict, judge
+from worker.match import Development, Evidence, TermIndex, Verdict, judge, names
 from worker.parse import ParsedFeed, normalise, parse_feed
 from worker.records import Alert, Fact, Record, Story
 from worker.rules import Rule
@@ -98,7 +98,8 @@ class Monitor:
         self._developments = [d for d in self._developments if d.story_id != item.id]
         self._developments.extend(
             Development(rule_id=rule_id, story_id=item.id, title=item.title,
-                        events=frozenset(events), published=item.published)
+                        events=frozenset(events), published=item.published,
+                        names=names(f"{item.title}\n{story.summary}"))
             for rule_id, events in item.developments.items()
         )
 

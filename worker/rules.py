@@ -26,6 +26,7 @@ A ``new-development`` rule names its kinds of event, each with its terms::
         deal: [sign*, agree*]
       fact_kinds: [gas_volume]   # figures that identify a development
       follow_up_days: 10         # later stories on an alerted development stay silent
+      common_names: [Ukraine, Russia]  # names that tell no two developments apart
 """
 
 from __future__ import annotations
@@ -61,6 +62,9 @@ class Novelty(Record, frozen=True):
     fact_kinds: tuple[FactKind, ...] = ()
     # new-development: how long stories on an alerted development count as its follow-ups
     follow_up_days: float = 7.0
+    # new-development: names every story on the thread carries ("Ukraine"), which
+    # tell no two developments apart
+    common_names: tuple[str, ...] = ()
 
     def event_terms(self) -> set[str]:
         return {term for terms in self.events.values() for term in terms}
@@ -116,6 +120,8 @@ def _validate(rule: Rule, path: Path) -> Rule:
         raise ConfigError(source, "novelty.fact", "new-figure needs the kind of fact to compare")
     if not 0 <= novelty.follow_up_days <= 365:
         raise ConfigError(source, "novelty.follow_up_days", "must be between 0 and 365")
+    if any(not name.strip() for name in novelty.common_names):
+        raise ConfigError(source, "novelty.common_names", "contains an empty name")
     if novelty.kind is NoveltyKind.NEW_DEVELOPMENT and not novelty.event_terms():
         raise ConfigError(source, "novelty.events", "new-development needs kinds of event "
                           "with their terms")
