@@ -193,6 +193,9 @@ CASUALTY_CASES = [
      {"value": 1500.0, "measure": "killed_or_wounded", "subject": "north_korean"}),
     ("Pyongyang's battalions lost 200 soldiers.",
      {"value": 200.0, "subject": "north_korean"}),
+    ("North Korean casualties near 4,000: Zelenskyy",
+     {"value": 4000.0, "measure": "casualties", "qualifier": "nearly",
+      "subject": "north_korean", "attribution": "Zelenskyy"}),
     # a hedged estimate of losses already taken is still a reported figure
     ("North Korea may have suffered over 3,000 casualties.",
      {"value": 3000.0, "subject": "north_korean", "qualifier": "more_than"}),
@@ -214,6 +217,14 @@ def test_one_headline_two_figures_share_the_subject() -> None:
         (300.0, "killed", "north_korean", "Seoul"),
         (2700.0, "wounded", "north_korean", "Seoul"),
     ]
+
+
+def test_a_figure_included_in_another_shares_its_subject() -> None:
+    facts = facts_of("North Korean troops have suffered 4,700 casualties including 600 deaths",
+                     CASUALTY)
+
+    assert [(f.value, f.subject) for f in facts] == [
+        (4700.0, "north_korean"), (600.0, "north_korean")]
 
 
 def test_one_killed_four_injured() -> None:

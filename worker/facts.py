@@ -113,13 +113,13 @@ _QUALIFIERS = {
     "at least": "at_least", "no fewer than": "at_least", "no less than": "at_least",
     "about": "about", "around": "about", "some": "about", "roughly": "about",
     "approximately": "about", "an estimated": "about", "estimated": "about",
-    "nearly": "nearly", "almost": "nearly", "close to": "nearly",
+    "nearly": "nearly", "almost": "nearly", "close to": "nearly", "near": "nearly",
     "up to": "up_to", "as many as": "up_to",
 }
 _QUALIFIER_BEFORE = re.compile(
     r"\b(more\s+than|over|upwards\s+of|in\s+excess\s+of|surpass(?:ed|ing)|exceed(?:ed|ing)"
     r"|topped|at\s+least|no\s+(?:fewer|less)\s+than|about|around|some|roughly|approximately"
-    r"|an\s+estimated|estimated|nearly|almost|close\s+to|up\s+to|as\s+many\s+as)[ \t\u00a0]+$",
+    r"|an\s+estimated|estimated|nearly|almost|near|close\s+to|up\s+to|as\s+many\s+as)[ \t\u00a0]+$",
     re.IGNORECASE,
 )
 _NO_COUNT_BEFORE = re.compile(r"\b(?:no|any|every|each)[ \t\u00a0]+$", re.IGNORECASE)
@@ -184,6 +184,11 @@ _COUNT_AFTER = re.compile(
     rf"[ \t\u00a0]+)?(?:\d|(?:{_SMALL_RE})\b)",
     re.IGNORECASE,
 )
+# ... or with only a qualifier between: "North Korean casualties near 4,000".
+_TOTAL_QUALIFIED = re.compile(
+    r"\b(?:(?P<casualties>casualties|losses)|(?P<dead>death\s+toll|toll))[ \t\u00a0]+$",
+    re.IGNORECASE,
+)
 _TOTAL_MORE_THAN = re.compile(
     r"(?:surpass(?:es|ed)?|exceed(?:s|ed)?|tops|topped|pass(?:es|ed)?)\b", re.IGNORECASE
 )
@@ -212,7 +217,10 @@ _OF_SUBJECT = re.compile(r"[ \t\u00a0]+" + _SUBJECT.pattern, re.IGNORECASE)
 _SUBJECT_AFTER_MEASURE = re.compile(
     r"[ \t\u00a0]+(?:(?:among|of|from)[ \t\u00a0]+)?(?:the[ \t\u00a0]+)?"
 )
-_SAME_LIST = re.compile(r"[ \t\u00a0]*[,;]?[ \t\u00a0]*(?:and[ \t\u00a0]+)?$")
+_SAME_LIST = re.compile(
+    r"[ \t\u00a0]*[,;]?[ \t\u00a0]*"
+    r"(?:(?:and|including|among\s+them|of\s+(?:whom|them))[ \t\u00a0]+)?$"
+)
 _WORD = re.compile(r"[ \t\u00a0]*(?:([A-Za-z][A-Za-z'’]*(?:-[A-Za-z]+)*)|(\S|\n))")
 
 # Words between a count and its casualty word: "300 soldiers *were reportedly* killed".
@@ -590,17 +598,22 @@ class _Reader:
         # The qualifier may be the verb ("have surpassed 3,000") or not ("rose to over 50").
         verb_end = quantity.number_start if _TOTAL_MORE_THAN.match(written) else quantity.start
         total = _TOTAL_BEFORE.search(self.text[window_start:verb_end])
-        if total is None:
+        bare = None
+        if total is None and quantity.qualifier is not None:
+            bare = _TOTAL_QUALIFIED.search(self.text[window_start : quantity.start])
+        found = total or bare
+        if found is None:
             return None
-        start = window_start + total.start()
+        start = window_start + found.start()
         before = self.text[max(sentence_start, start - 30) : start]
         subject = (
-            _subject_in(total.group("between"))
+            (_subject_in(total.group("between")) if total else None)
             or _subject_before(before)
             or _subject_in(" ".join(self._phrase_after(quantity.end)[0]))
         )
-        measure = "casualties" if total.group("casualties") else "dead"
-        qualifier = "more_than" if _TOTAL_MORE_THAN.fullmatch(total.group("verb")) else None
+        measure = "casualties" if found.group("casualties") else "dead"
+        qualifier = ("more_than" if total and _TOTAL_MORE_THAN.fullmatch(total.group("verb"))
+                     else None)
         return _Reading(start, quantity.end, measure, subject, qualifier)
 
     def _phrase_after(self, position: int) -> tuple[list[str], int]:
