@@ -196,6 +196,23 @@ CASUALTY_CASES = [
     ("North Korean casualties near 4,000: Zelenskyy",
      {"value": 4000.0, "measure": "casualties", "qualifier": "nearly",
       "subject": "north_korean", "attribution": "Zelenskyy"}),
+    # the owner named earlier in the clause, not a place or a speaker
+    ("Ukrainian paratroopers say the North Koreans resumed assaults this week and lost about "
+     "200 men killed or wounded in two days.",
+     {"value": 200.0, "subject": "north_korean", "period": "in two days"}),
+    ("Ukraine's military said North Korean troops have joined attacks in Russia's Belgorod "
+     "region, where some 70 were killed in the first week.",
+     {"value": 70.0, "measure": "killed", "subject": "north_korean"}),
+    ("The agency estimates North Korea's losses in Russia at about 4,000 killed or wounded.",
+     {"value": 4000.0, "subject": "north_korean"}),
+    ("The military estimates North Korean casualties in the Russia-Ukraine war at around 4,700.",
+     {"value": 4700.0, "measure": "casualties", "subject": "north_korean"}),
+    ("JCS: North Korea sent 3,000 more troops, casualties reach 4,700",
+     {"value": 4700.0, "measure": "casualties", "subject": "north_korean"}),
+    ("Western officials say North Korean dead now around a thousand",
+     {"value": 1000.0, "measure": "dead", "qualifier": "about", "subject": "north_korean"}),
+    ("Special forces said they had taken one North Korean soldier prisoner in Kursk.",
+     {"value": 1.0, "measure": "captured", "subject": "north_korean"}),
     # a hedged estimate of losses already taken is still a reported figure
     ("North Korea may have suffered over 3,000 casualties.",
      {"value": 3000.0, "subject": "north_korean", "qualifier": "more_than"}),
@@ -288,6 +305,7 @@ NOT_CASUALTIES = [
     "Gazprom Weighs Laying Off 1,600 Managers Amid Wartime Losses",
     "Officials said it could take up to 10 days to prepare the dead for transport.",
     "One of the captured soldiers allegedly said he received military training.",
+    "They took 3 games in a row.",
     # projections of losses to come are not reported figures
     "North Korean losses could reach 10,000 by spring, analysts warn",
     "Casualties could climb to as many as 10,000 by April, a think tank projected.",
@@ -307,6 +325,11 @@ def test_eight_attacks_killed_81_people_is_81() -> None:
 
 def test_subject_is_not_read_from_the_attacker() -> None:
     fact = only("Russian Drone Attack Kills 9 in Eastern Ukraine's Sumy", CASUALTY)
+    assert fact.subject is None
+
+
+def test_subject_is_not_read_across_a_clause() -> None:
+    fact = only("North Korea fires missile as 20 killed in strike on Kyiv", CASUALTY)
     assert fact.subject is None
 
 

@@ -155,6 +155,7 @@ _VERB_BEFORE = re.compile(
     r"\b(?:(?P<killed>kill(?:ed|s|ing)?|claim(?:ed|s|ing)?\s+the\s+lives\s+of)"
     r"|(?P<wounded>wound(?:ed|s|ing)|injur(?:ed|es|ing|e))"
     r"|(?P<captured>captur(?:ed|es|ing|e))"
+    r"|(?P<taken>t(?:ook|aken|akes|aking))"  # "taken one North Korean soldier prisoner"
     r"|(?P<casualties>los(?:t|es|ing|e)))[ \t\u00a0]+$",
     re.IGNORECASE,
 )
@@ -186,7 +187,8 @@ _COUNT_AFTER = re.compile(
 )
 # ... or with only a qualifier between: "North Korean casualties near 4,000".
 _TOTAL_QUALIFIED = re.compile(
-    r"\b(?:(?P<casualties>casualties|losses)|(?P<dead>death\s+toll|toll))[ \t\u00a0]+$",
+    r"\b(?:(?P<casualties>casualties|losses)|(?P<dead>death\s+toll|toll|dead))"
+    r"(?:[ \t\u00a0]+(?:now|already|so\s+far))?[ \t\u00a0]+$",
     re.IGNORECASE,
 )
 _TOTAL_MORE_THAN = re.compile(
@@ -217,6 +219,23 @@ _OF_SUBJECT = re.compile(r"[ \t\u00a0]+" + _SUBJECT.pattern, re.IGNORECASE)
 _SUBJECT_AFTER_MEASURE = re.compile(
     r"[ \t\u00a0]+(?:(?:among|of|from)[ \t\u00a0]+)?(?:the[ \t\u00a0]+)?"
 )
+# Whose, from the nearest owner named earlier in the clause: "the North Koreans resumed
+# assaults and lost about 200 men". A place ("in Russia", "Russia's Belgorod region")
+# or a speaker ("Ukraine's military said") is not the owner.
+_CLAUSE_BREAK = re.compile(
+    r"[;:]|\b(?:as|while|after|when|because|since|but|although|though|whereas)\b",
+    re.IGNORECASE,
+)
+_PLACE_BEFORE = re.compile(
+    r"\b(?:in|into|inside|to|from|across|near|over|on|of)[ \t\u00a0]+(?:the[ \t\u00a0]+)?$",
+    re.IGNORECASE,
+)
+_PLACE_AFTER = re.compile(r"[ \t\u00a0]+[A-Z][\w-]*[ \t\u00a0]+(?:region|oblast|province)\b")
+_SPEAKER_AFTER = re.compile(
+    r"(?:[ \t\u00a0]+[\w'’-]+){0,2}[ \t\u00a0]+(?:says|said|say|told|tells|claims?|claimed"
+    r"|reports?|reported|estimates?|estimated|believes?)\b",
+    re.IGNORECASE,
+)
 _SAME_LIST = re.compile(
     r"[ \t\u00a0]*[,;]?[ \t\u00a0]*"
     r"(?:(?:and|including|among\s+them|of\s+(?:whom|them))[ \t\u00a0]+)?$"
@@ -245,6 +264,7 @@ _PEOPLE_NOUNS = _word_set(
     "soldiers troops men servicemen personnel fighters people lives marines sailors pilots "
     "troopers paratroopers civilians members"
 )
+_CAPTIVE_NOUNS = _word_set("prisoner prisoners captive captives")
 _NOUN_PHRASE_WORDS = 5
 
 # -- who says so, and when ----------------------------------------------------------
@@ -378,6 +398,9 @@ class _Reading(NamedTuple):
     measure: str
     subject: str | None
     qualifier: str | None = None  # from the verb: "have surpassed 3,000"
+    # whether a name earlier in the clause may own the count: not the attacker
+    # of "Russian Drone Attack Kills 9"
+    owned_before: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -508,7 +531,7 @@ class _Reader:
         )
         if reading is None:
             return None
-        start, end, measure, subject, verb_qualifier = reading
+        start, end, measure, subject, verb_qualifier, owned_before = reading
         sentence_start, sentence_end = self._sentence(quantity.number_start)
         if _PROJECTION.search(self.text, max(sentence_start, start - 40), quantity.number_start):
             return None
@@ -516,6 +539,8 @@ class _Reader:
             self.text, previous[0], quantity.start
         ):
             subject = previous[1]  # "300 North Korean soldiers killed, 2,700 wounded"
+        if subject is None and owned_before:
+            subject = self._owner_in_clause(sentence_start, start)
         fact = Fact(
             kind=FactKind.CASUALTY,
             value=quantity.value,
@@ -541,12 +566,16 @@ class _Reader:
         if words and words[0].lower() in _UNIT_NOUNS:
             return None
         measure = verb.lastgroup
+        if measure == "taken":
+            if not _CAPTIVE_NOUNS.intersection(w.lower() for w in words):
+                return None
+            measure = "captured"
         subject = _subject_in(" ".join(words))
         if measure == "casualties":  # "lost": only people, and the loser is the subject
             if not _PEOPLE_NOUNS.intersection(w.lower() for w in words):
                 return None
             subject = subject or self._sufferer(quantity.start)
-        return _Reading(start, end, measure, subject)
+        return _Reading(start, end, measure, subject, owned_before=measure == "casualties")
 
     def _count_first(self, quantity: _Quantity) -> _Reading | None:
         """ "300 North Korean soldiers killed", "1,100 soldiers have suffered casualties"."""
@@ -586,6 +615,18 @@ class _Reader:
         )
         return _Reading(quantity.start, measure.end(), measure.lastgroup, subject)
 
+    def _owner_in_clause(self, sentence_start: int, position: int) -> str | None:
+        text = self.text
+        breaks = list(_CLAUSE_BREAK.finditer(text, sentence_start, position))
+        clause_start = breaks[-1].end() if breaks else sentence_start
+        for owner in reversed(list(_SUBJECT.finditer(text, clause_start, position))):
+            if (_PLACE_BEFORE.search(text, max(clause_start, owner.start() - 12), owner.start())
+                    or _PLACE_AFTER.match(text, owner.end())
+                    or _SPEAKER_AFTER.match(text, owner.end())):
+                continue
+            return owner.lastgroup
+        return None
+
     def _of_subject(self, word: str, position: int) -> bool:
         """ "40 *of Pyongyang's* troops", but not "one *of the* captured soldiers"."""
         return word == "of" and _OF_SUBJECT.match(self.text, position) is not None
@@ -607,8 +648,8 @@ class _Reader:
         start = window_start + found.start()
         before = self.text[max(sentence_start, start - 30) : start]
         subject = (
-            (_subject_in(total.group("between")) if total else None)
-            or _subject_before(before)
+            _subject_before(before)  # "North Korean casualties in the Russia-Ukraine war at"
+            or (_subject_in(total.group("between")) if total else None)
             or _subject_in(" ".join(self._phrase_after(quantity.end)[0]))
         )
         measure = "casualties" if found.group("casualties") else "dead"
