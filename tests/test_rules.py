@@ -139,6 +139,12 @@ def test_star_in_the_middle_is_quoted(tmp_path: Path) -> None:
     assert "'power *outage'" in _error(path).problem
 
 
+def test_headline_terms_are_checked_like_other_terms(tmp_path: Path) -> None:
+    path = _rule_file(tmp_path, VALID + "novelty:\n  kind: any\n  headline: [g*s]\n")
+
+    assert _error(path).field == "novelty.headline"
+
+
 def test_an_empty_common_name_is_refused(tmp_path: Path) -> None:
     path = _rule_file(tmp_path, VALID + "novelty:\n  kind: any\n  common_names: [Ukraine, ' ']\n")
 

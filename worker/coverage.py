@@ -36,6 +36,19 @@ _SENTENCE_END = re.compile(r"[.!?][\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 STOPWORDS = frozenset(STOPWORDS_EN)
 
+#: Names are compared by their first letters, so "Hungary" meets "Hungarian".
+NAME_PREFIX = 4
+_NAME_RE = re.compile(r"[A-Za-z][\w'’-]*")
+_NOT_NAMES = STOPWORDS | {
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    # titles before a name ("Prime Minister Bart De Wever"), not names themselves
+    "president", "prime", "minister", "ministry", "secretary", "chancellor", "defence",
+    "defense", "foreign", "general", "chief", "leader", "spokesman", "spokeswoman", "deputy",
+    "head", "senator", "governor", "mr", "mrs", "ms", "dr",
+}
+
 
 class CoverageItem(Record, frozen=True):
     """One piece of earlier coverage: an article we published or an alerted story."""
@@ -81,6 +94,36 @@ def tokens(text: str) -> list[str]:
             word = word[:-1]
         words.append(word)
     return words
+
+
+def names(text: str) -> frozenset[str]:
+    """The proper names in ``text`` (countries, people, companies), by their first letters.
+
+    A name is an acronym ("US", "MVM"), a capitalised word inside a sentence
+    ("... signs deal to buy Azerbaijani gas") or a possessive one anywhere
+    ("Hungary's"). A sentence's first word and the words of a title-case
+    headline are not names by their capital alone, and no word the text also
+    writes in lower case is one.
+    """
+    text = text.replace("’", "'")
+    lowercase = {word.lower() for word in _NAME_RE.findall(text) if word[0].islower()}
+    found: set[str] = set()
+    for sentence in re.split(r"\n|(?<=[.!?])\s+", text):
+        words = _NAME_RE.findall(sentence)
+        long_words = [word for word in words if len(word) > 3]
+        title_case = len(long_words) >= 4 and sum(
+            word[0].isupper() for word in long_words) >= 0.6 * len(long_words)
+        for position, word in enumerate(words):
+            base = word.split("'")[0]
+            key = base.lower()[:NAME_PREFIX]
+            if len(base) >= 2 and base.isupper():
+                found.add(key)  # an acronym
+            elif (base[0].isupper() and base.lower() not in lowercase
+                  and base.lower() not in _NOT_NAMES and not title_case
+                  # a first word's capital may be grammar's; "Hungary's" is a name's
+                  and (position or base != word)):
+                found.add(key)
+    return frozenset(found)
 
 
 def load_articles(directory: Path) -> list[CoverageItem]:
@@ -131,6 +174,7 @@ class Coverage:
         self._index: bm25s.BM25 | None = None
         self._sentence_owner: list[int] = []
         self._sentences: list[str] = []
+        self._names: dict[str, frozenset[str]] = {}
         self.extend(items)
 
     def __len__(self) -> int:
@@ -148,6 +192,7 @@ class Coverage:
                 self.items.append(item)
             else:
                 self.items[self.items.index(old)] = item
+                self._names.pop(item.id, None)
             self._index = None  # rebuilt lazily; coverage changes rarely (once per alert)
 
     def known_facts(self, exclude: str | None = None) -> list[KnownFact]:
@@ -158,6 +203,14 @@ class Coverage:
             for item in self.items if item.id != exclude
             for fact in item.facts
         ]
+
+    def names_of(self, item_id: str) -> frozenset[str]:
+        """The proper names in a coverage item (see ``names``); none for an unknown id."""
+        if item_id not in self._names:
+            item = self._by_id.get(item_id)
+            self._names[item_id] = (names("\n".join((item.title, *item.sentences)))
+                                    if item else frozenset())
+        return self._names[item_id]
 
     def _build(self) -> bm25s.BM25:
         corpus: list[list[str]] = []

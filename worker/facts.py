@@ -82,7 +82,7 @@ _WORD_ITEM = (
     r"|trillion|dozen)"
 )
 _WORD_NUMBER = (
-    rf"(?:an?\s+(?=(?:hundred|thousand|million|billion|dozen)\b))?"
+    rf"(?:(?:half\s+)?an?\s+(?=(?:hundred|thousand|million|billion|dozen)\b))?"
     rf"{_WORD_ITEM}(?:[ \t\u00a0]+{_WORD_ITEM})*(?![\w-])"
 )
 # Atomic, so "4,000sq" cannot backtrack to a bare "4".
@@ -754,7 +754,10 @@ def _words_value(words: str) -> float:
     """ "three thousand" → 3000, "a thousand" → 1000, "two dozen" → 24."""
     total = 0
     current = 0
-    for word in re.split(r"[\s-]+", words.lower()):
+    lowered = words.lower()
+    if lowered.startswith("half"):  # "half a billion"
+        return _words_value(lowered.removeprefix("half")) / 2
+    for word in re.split(r"[\s-]+", lowered):
         if word in ("a", "an"):
             current = 1
         elif word in _SMALL_NUMBERS:

@@ -16,12 +16,13 @@ Everything here is pure: records in, ``Verdict`` records out.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import ahocorasick
 
-from worker.coverage import STOPWORDS, tokens
+from worker.coverage import NAME_PREFIX, names, tokens
 from worker.facts import closest_known, format_fact, same_figure
 from worker.records import Change, EarlierItem, Fact, KnownFact, Match, Record, Story
 from worker.rules import NoveltyKind, Rule
@@ -30,33 +31,40 @@ from worker.rules import NoveltyKind, Rule
 RESTATEMENT_CONTAINMENT = 0.6
 
 #: Words that make an event a forecast rather than news.
-HEDGES = ("will soon", "soon be", "upcoming", "expected to", "is set to", "are set to",
-          "plans to", "planning to", "to be announced", "would be announced",
-          "will be announced", "to announce", "will announce", "to unveil", "will unveil",
-          "to be unveiled", "to be signed", "braces for", "warns against", "could ",
-          "weighs ", "threat to", "threatens to", "threatened to")
+HEDGES = ("soon", "upcoming", "coming days", "in days", "expected to", "is set to",
+          "are set to", "plan to", "plans to", "planning to", "ready to", "to be announced",
+          "be announced", "be unveiled", "be signed", "be sent", "to announce",
+          "will announce", "to unveil", "will unveil", "braces for", "warns against",
+          "could ", "weighs ", "threat to", "threatens to", "threatened to")
 
 #: Headline words that report more of the same, not a change ("Italy keeps aid flowing").
-CONTINUATIONS = (" keeps ", " keep ", " continues ", " continue ", " still ", " remains ")
+CONTINUATIONS = (" keeps ", " continues ", " still ", " remains ")
 
-#: Words that make the event after them background ("since Moscow cut off gas").
-BACKGROUND = frozenset({"since", "after", "when", "following", "amid", "as", "despite"})
-BACKGROUND_SPAN = 5
+#: Words that make the event after them background ("since Moscow cut off gas") or
+#: deny it ("no chance of a new agreement").
+BACKGROUND = frozenset({"since", "after", "when", "following", "amid", "as", "despite",
+                        "before", "until"})
+NEGATIONS = frozenset({"no", "not", "never", "without", "nor", "didn't", "won't"})
+_CLAUSE_START = re.compile(r"[,;:()\n—–]|[.!?]\s|\b(?:that|which|but)\b")
+NEGATION_SPAN = 7  # "no chance of a new transit agreement"
+FOLLOWING_SPAN = 5
+#: Words after an event that date it before the story ("announced last October").
+EARLIER = frozenset({"earlier", "previously", "ago"})
+LAST_WHAT = frozenset({"week", "month", "year", "spring", "summer", "autumn", "fall", "winter",
+                       "january", "february", "march", "april", "may", "june", "july",
+                       "august", "september", "october", "november", "december"})
 _WORD_RE = re.compile(r"[a-z']+")
 
 #: Headlines that explain or analyse rather than report.
 EXPLAINERS = ("explainer", "explained", "key questions", "what next", "what we know",
               "analysis:", "what to know", "how it works")
+EXPLAINER_STARTS = ("what ", "how ", "why ", "who ", "here's", "here is")
 
 #: A story whose closest earlier coverage (the first ranks, scoring near the best)
 #: is an alerted story of the same rule and kind of event, within the rule's
 #: follow-up window, follows that one up.
 FOLLOW_UP_RANKS = 3
-FOLLOW_UP_SCORE = 0.75
-
-#: Names are compared by their first letters, so "Hungary" meets "Hungarian".
-NAME_PREFIX = 4
-_NAME_RE = re.compile(r"[A-Za-z][\w'’-]*")
+FOLLOW_UP_SCORE = 0.6
 
 
 class Verdict(Record, frozen=True):
@@ -94,8 +102,8 @@ class TermIndex:
         for end, entries in self._automaton.iter(haystack):
             for term, is_prefix in entries:
                 start = end - len(term.rstrip("*")) + 1
-                if start > 0 and haystack[start - 1].isalnum():
-                    continue
+                if start > 0 and (haystack[start - 1].isalnum() or haystack[start - 1] == "-"):
+                    continue  # "year-end" holds no "end"
                 if not is_prefix and end + 1 < len(haystack) and haystack[end + 1].isalnum():
                     continue
                 found.add(term)
@@ -116,16 +124,21 @@ def rule_terms_hit(rule: Rule, found: frozenset[str]) -> tuple[str, ...] | None:
 
 
 def restated_by(story: Story, earlier: Sequence[EarlierItem],
-                articles: frozenset[str] = frozenset()) -> str | None:
+                articles: frozenset[str] = frozenset(),
+                reports: Callable[[str], bool] = lambda quote: True) -> str | None:
     """The earlier sentence the story only restates, if any.
 
     Most of the story's words are in that sentence, or, for a sentence of our
     own ``articles``, most of its headline's (a short headline is too generic
-    to compare with other outlets' stories).
+    to compare with other outlets' stories). Only sentences that ``report``
+    what the story does count: "a halt when the deal lapses" foresees the
+    halt a story reports.
     """
     story_words = set(tokens(f"{story.title} {story.summary}"))
     headline_words = set(tokens(story.title))
     for item in earlier:
+        if not reports(item.quote):
+            continue
         said = set(tokens(item.quote))
         wordings = [story_words, headline_words] if item.id in articles else [story_words]
         if any(words and len(words & said) / len(words) >= RESTATEMENT_CONTAINMENT
@@ -153,26 +166,6 @@ class Development(Record, frozen=True):
     names: frozenset[str] = frozenset()  # who it is about (see ``names``)
 
 
-def names(text: str) -> frozenset[str]:
-    """The proper names in ``text`` (countries, people, companies), by their first letters.
-
-    A capitalised word counts unless the text also writes it in lower case
-    ("Gas Flows Resume ... gas flows"), which keeps title-case headlines' common
-    words out.
-    """
-    words = _NAME_RE.findall(text.replace("’", "'"))
-    lowercase = {word for word in words if word[0].islower()}
-    found = set()
-    for word in words:
-        base = word.split("'")[0]
-        if not base[0].isupper() or base.lower() in lowercase:
-            continue
-        if not base.isupper() and (len(base) < 2 or base.lower() in STOPWORDS):
-            continue  # "The", "In"; acronyms such as "US" stay
-        found.add(base.lower()[:NAME_PREFIX])
-    return frozenset(found)
-
-
 class Evidence(Record, frozen=True):
     """The rule terms found in a story: anywhere, and in its title alone."""
 
@@ -191,38 +184,71 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
     name who they are about (beyond the rule's ``common_names``) and no name is
     shared: Hungary's gas deal is not a follow-up of Ukraine's LNG purchase.
     """
-    window = timedelta(days=rule.novelty.follow_up_days)
     if not earlier:
         return None
     best = earlier[0].score
     closest = [item for item in earlier[:FOLLOW_UP_RANKS] if item.score >= FOLLOW_UP_SCORE * best]
-    common = frozenset(name.lower()[:NAME_PREFIX] for name in rule.novelty.common_names)
-    story_names = names(f"{story.title}\n{story.summary}") - common
+    parties = _parties(rule, names(f"{story.title}\n{story.summary}"))
     for development in developments:
         if development.rule_id != rule.id or not development.events & events:
             continue
-        development_names = development.names - common
-        if story_names and development_names and not story_names & development_names:
+        if not _may_be_the_same(parties, _parties(rule, development.names)):
             continue
-        if story.published and development.published and \
-                abs(story.published - development.published) > window:
+        if not _within(story, development.published, rule.novelty.follow_up_days):
             continue
         if any(item.id == development.story_id for item in closest):
             return development
     return None
 
 
+def _within(story: Story, published: datetime | None, days: float) -> bool:
+    """Whether ``published`` is within ``days`` of the story (undated counts as within)."""
+    return not (story.published and published
+                and abs(story.published - published) > timedelta(days=days))
+
+
+def _parties(rule: Rule, found: frozenset[str]) -> frozenset[str]:
+    """The names that tell this rule's developments apart: all but its ``common_names``."""
+    return found - frozenset(name.lower()[:NAME_PREFIX] for name in rule.novelty.common_names)
+
+
+def _may_be_the_same(parties: frozenset[str], others: frozenset[str]) -> bool:
+    """Two reports may be of one development unless both name parties and share none."""
+    return not parties or not others or bool(parties & others)
+
+
+def _occurrences(term: str, text: str) -> list[re.Match[str]]:
+    """Where a rule term occurs in ``text`` as a word of its own ("year-end" holds no "end")."""
+    stem = re.escape(term.rstrip("*")) + (r"\w*" if term.endswith("*") else r"\b")
+    return list(re.finditer(r"(?<![\w-])" + stem, text, re.IGNORECASE))
+
+
+def _done(terms: Iterable[str], text: str) -> bool:
+    """Whether ``text`` tells one of the event ``terms`` in the past tense ("expired")."""
+    return any(found.group().lower().endswith("ed")
+               for term in terms for found in _occurrences(term, text))
+
+
 def _told_as_news(term: str, text: str) -> bool:
-    """Whether ``term`` occurs in ``text`` other than as background.
+    """Whether ``term`` occurs in ``text`` as news: not background, denied or dated earlier.
 
     "Ukraine ends gas transit" reports the event; "a crisis since Moscow cut
-    off gas" and "as the flow of gas ends" mention an earlier one.
+    off gas", "when the transit deal lapses at year's end" (the clause after
+    "since", "when", "as"...), "no chance of a new agreement" and "the package
+    announced last October" do not. "Year-end" is not "end".
     """
-    stem = re.escape(term.rstrip("*")) + (r"\w*" if term.endswith("*") else r"\b")
-    for occurrence in re.finditer(r"\b" + stem, text, re.IGNORECASE):
-        before = _WORD_RE.findall(text[: occurrence.start()].lower())[-BACKGROUND_SPAN:]
-        if not BACKGROUND & set(before):
-            return True
+    for occurrence in _occurrences(term, text):
+        clause = _CLAUSE_START.split(text[: occurrence.start()])[-1]
+        preceding = _WORD_RE.findall(text[: occurrence.start()].lower())
+        after = _WORD_RE.findall(text[occurrence.end() :].lower())[:FOLLOWING_SPAN]
+        if (BACKGROUND & set(_WORD_RE.findall(clause.lower()))
+                or NEGATIONS & set(preceding[-NEGATION_SPAN:]) or after[:1] == ["no"]):
+            continue
+        if EARLIER & set(after) or any(
+                word == "last" and following in LAST_WHAT
+                for word, following in pairwise(after)):
+            continue
+        return True
     return False
 
 
@@ -232,8 +258,9 @@ def _event_kinds(rule: Rule, found: frozenset[str], text: str) -> frozenset[str]
 
 
 def _is_explainer(title: str) -> bool:
-    lowered = title.lower()
-    return title.rstrip(" ’'\"”").endswith("?") or any(m in lowered for m in EXPLAINERS)
+    lowered = title.lower().replace("’", "'")
+    return (title.rstrip(" ’'\"”").endswith("?") or any(m in lowered for m in EXPLAINERS)
+            or lowered.startswith(EXPLAINER_STARTS))
 
 
 def _hedge(text: str) -> str | None:
@@ -250,11 +277,13 @@ def judge(
     earlier: Sequence[EarlierItem],
     developments: Sequence[Development] = (),
     articles: frozenset[str] = frozenset(),
+    source_names: Callable[[str], frozenset[str]] = lambda item_id: frozenset(),
 ) -> Verdict:
     """Whether ``rule`` fires on ``story``, and why (or why not).
 
     ``earlier`` is the coverage the story follows, ranked; ``developments``
-    those already alerted; ``articles`` the ids of our own earlier articles.
+    those already alerted; ``articles`` the ids of our own earlier articles;
+    ``source_names`` the names in a coverage item, by id.
     """
     found = evidence.found
     terms = rule_terms_hit(rule, found)
@@ -296,8 +325,10 @@ def judge(
     # not told before.
     if _is_explainer(story.title):
         return silent("the headline asks or explains rather than reports")
-    if not any(term in evidence.in_title for group in rule.require for term in group):
-        return silent("the headline is about something else (none of the rule's terms)")
+    headline_terms = novelty.headline or tuple(term for group in rule.require for term in group)
+    if not any(term in evidence.in_title for term in headline_terms):
+        return silent("the headline is about something else (none of "
+                      + ("its headline terms)" if novelty.headline else "the rule's terms)"))
     continuation = next((c.strip() for c in CONTINUATIONS if c in f" {story.title.lower()} "),
                         None)
     if continuation:
@@ -312,7 +343,13 @@ def judge(
         hedged = f" (the summary hedges: {summary_hedge!r})" if summary_hedge else ""
         return silent(f"terms {', '.join(terms)} but no event{hedged}")
     amounts = [f for f in facts if f.kind in novelty.fact_kinds]
-    comparable = [k for k in known if k.fact.kind in novelty.fact_kinds]
+    # The same amount is the same development within the follow-up window (outlets
+    # name the donor differently); after it, only if told of the same parties
+    # (Belgium's €1 billion is not Spain's of weeks before).
+    parties = _parties(rule, names(f"{story.title}\n{story.summary}"))
+    comparable = [k for k in known if k.fact.kind in novelty.fact_kinds and (
+        _within(story, k.published, novelty.follow_up_days)
+        or _may_be_the_same(parties, _parties(rule, source_names(k.source_id))))]
     new_amounts = _new_facts(amounts, comparable)
     repeated = _repeat(amounts, comparable)
     if amounts and not new_amounts:
@@ -322,7 +359,16 @@ def judge(
         # A follow-up: details of a package already alerted are not a new package.
         return silent(f"same development as already alerted {same.title!r}")
     if not new_amounts:
-        quote = restated_by(story, earlier, articles)
+        event_terms = [term for kind in events for term in novelty.events[kind]]
+        story_done = _done(event_terms, f"{story.title}\n{story.summary}")
+
+        def reports_it(quote: str) -> bool:
+            # The sentence speaks of the event, and not only as to come when the story
+            # tells it done ("lapses at year's end" before "expired overnight").
+            mentioned = any(_occurrences(term, quote) for term in event_terms)
+            return mentioned and (not story_done or _done(event_terms, quote))
+
+        quote = restated_by(story, earlier, articles, reports_it)
         if quote:
             return silent(f"restates earlier coverage: {quote!r}")
     what = [f"{kind} event" for kind in sorted(events)]

@@ -30,7 +30,7 @@ from worker.dedupe import Fingerprint, fingerprint, near_duplicate_of
 from worker.errors import FeedError, ParseError, RateLimitedError
 from worker.facts import extract_facts
 from worker.fetch import Fetcher, Validators
-from worker.match import Development, Evidence, TermIndex, Verdict, judge, names
+from worker.match import Development, Evidence, TermIndex, Verdict, judge
 from worker.parse import ParsedFeed, normalise, parse_feed
 from worker.records import Alert, Fact, Record, Story
 from worker.rules import Rule
@@ -99,7 +99,7 @@ class Monitor:
         self._developments.extend(
             Development(rule_id=rule_id, story_id=item.id, title=item.title,
                         events=frozenset(events), published=item.published,
-                        names=names(f"{item.title}\n{story.summary}"))
+                        names=self.coverage.names_of(item.id))
             for rule_id, events in item.developments.items()
         )
 
@@ -127,7 +127,7 @@ class Monitor:
         alerts: list[Alert] = []
         for rule in candidates:
             verdict = judge(rule, story, facts, evidence, known, earlier, developments,
-                            self.article_ids)
+                            self.article_ids, self.coverage.names_of)
             if verdict.match is not None and duplicate is not None and not verdict.match.changes:
                 # The same story from another outlet: listed on that alert, unless it
                 # brings a new figure.

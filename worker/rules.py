@@ -27,6 +27,7 @@ A ``new-development`` rule names its kinds of event, each with its terms::
       fact_kinds: [gas_volume]   # figures that identify a development
       follow_up_days: 10         # later stories on an alerted development stay silent
       common_names: [Ukraine, Russia]  # names that tell no two developments apart
+      headline: [gas, lng]       # a development's headline names one of these
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ class Novelty(Record, frozen=True):
     # new-development: names every story on the thread carries ("Ukraine"), which
     # tell no two developments apart
     common_names: tuple[str, ...] = ()
+    # new-development: terms a development's headline names (default: any required term)
+    headline: tuple[str, ...] = ()
 
     def event_terms(self) -> set[str]:
         return {term for terms in self.events.values() for term in terms}
@@ -85,6 +88,7 @@ class Rule(Record, frozen=True, kw_only=True):
         terms = {t for group in self.require for t in group}
         terms.update(self.exclude)
         terms.update(self.novelty.event_terms())
+        terms.update(self.novelty.headline)
         return terms
 
 
@@ -104,6 +108,7 @@ def _validate(rule: Rule, path: Path) -> Rule:
         ("require", [t for g in rule.require for t in g]),
         ("exclude", rule.exclude),
         ("novelty.events", sorted(rule.novelty.event_terms())),
+        ("novelty.headline", rule.novelty.headline),
     ):
         for term in terms:
             if not _normalise_term(term).rstrip("*"):
@@ -131,7 +136,7 @@ def _validate(rule: Rule, path: Path) -> Rule:
         exclude=tuple(_normalise_term(t) for t in rule.exclude),
         novelty=msgspec.structs.replace(novelty, events={
             kind: tuple(_normalise_term(t) for t in terms) for kind, terms in novelty.events.items()
-        }),
+        }, headline=tuple(_normalise_term(t) for t in novelty.headline)),
         source=source,
     )
 
