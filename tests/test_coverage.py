@@ -93,6 +93,22 @@ def test_alerted_stories_join_the_coverage_and_their_thread() -> None:
     assert coverage.thread_of(earlier) == "000_cec66fe4180fa49a"
 
 
+def test_the_article_a_thread_started_from_is_always_listed() -> None:
+    coverage = Coverage(load_articles(DEFAULT_COVERAGE))
+    for n in range(1, 5):  # enough alerted stories on the thread to outrank the article
+        alerted = story(f"Denmark announces military aid package number {n} for Ukraine",
+                        f"Denmark's package {n} for Ukraine holds drones and artillery.", n)
+        coverage.extend([item_from_story(alerted, (), "001_985f8a893f439cc1", {})])
+
+    earlier = coverage.follow(story("Denmark announces military aid package number 9 for Ukraine",
+                                    "Denmark's package for Ukraine holds drones.", 9))
+
+    assert len(earlier) == 4  # the three best, all alerted stories, then the article
+    assert {item.id for item in earlier[:3]} <= {"s1", "s2", "s3", "s4"}
+    assert earlier[-1].id == "001_985f8a893f439cc1"
+    assert earlier[-1].quote  # with the sentence that connects them
+
+
 def test_a_coverage_directory_without_articles_is_a_config_error(tmp_path) -> None:
     with pytest.raises(ConfigError, match=str(tmp_path)):
         load_articles(tmp_path)

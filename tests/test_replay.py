@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from worker.config import DEFAULT_COVERAGE
+
 SEED_ID = "000_cec66fe4180fa49a"
 NEWSMON = str(Path(sys.executable).with_name("newsmon"))
 ALERT_KEYS = {"rule", "title", "link", "published", "feed_url", "facts", "earlier"}
@@ -81,13 +83,15 @@ def test_an_alerted_figure_becomes_known_and_later_alerts_link_back(tmp_path: Pa
     assert any(i["url"] == NEW_FIGURE["link"] for i in alerts[1]["earlier"])
 
 
-@pytest.mark.parametrize("stream", ["dev", "heldout"])
-def test_replay_runs_the_labelled_streams(tmp_path: Path, stream: str) -> None:
+@pytest.mark.parametrize("stream", ["dev", "heldout", "blind", "blind2", "blind3"])
+def test_every_alert_names_the_seed_article_it_follows(tmp_path: Path, stream: str) -> None:
     source = Path(__file__).parent / "data" / "eval" / f"{stream}.jsonl"
     rows = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines()]
     alerts = replay(tmp_path, rows, stream)
+    assert alerts
+    seeds = {path.stem for path in DEFAULT_COVERAGE.glob("*.txt")}
     for alert in alerts:
-        assert alert["earlier"], f"{alert['title']} names no earlier coverage"
+        assert seeds & {item["id"] for item in alert["earlier"]}, alert["title"]
 
 
 def test_an_alert_lists_every_outlet_that_carried_its_story(tmp_path: Path) -> None:

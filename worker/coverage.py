@@ -228,7 +228,9 @@ class Coverage:
     def follow(self, story: Story, limit: int = EARLIER_LIMIT) -> tuple[EarlierItem, ...]:
         """The coverage the story continues, best first, each with its connecting sentence.
 
-        The story's own earlier version, if it is in the coverage, is not listed.
+        The article its thread started from is always listed (last, if it does not
+        rank), so every alert names the earlier article it continues. The story's
+        own earlier version, if it is in the coverage, is not listed.
         """
         if not self.items:
             return ()
@@ -252,6 +254,11 @@ class Coverage:
         if ranked:
             floor = ranked[0][1][0] * EARLIER_RELATIVE_SCORE
             ranked = [entry for entry in ranked if entry[1][0] >= floor]
+            root = self._by_id.get(self.items[ranked[0][0]].thread_id)
+            root_position = self.items.index(root) if root is not None else None
+            if root_position is not None and root_position in best and \
+                    all(owner != root_position for owner, _ in ranked):
+                ranked.append((root_position, best[root_position]))
         return tuple(
             EarlierItem(
                 id=self.items[owner].id,
