@@ -240,3 +240,27 @@ def test_a_halt_that_happened_does_not_restate_a_forecast_of_it(monitor: Monitor
                      "expired overnight.", 40, 1)
     assert "restates earlier coverage" in reasons(monitor, forecast)["gas-deal"]
     assert fired(monitor, happened) == [["gas-deal"]]
+
+
+def test_a_story_restating_our_article_in_other_words_is_silent(monitor: Monitor) -> None:
+    # the article: "Italy has extended its commitment to supplying Ukraine ... until
+    # the end of 2025"
+    item = story("Italy extends arms supplies to Ukraine through 2025",
+                 "Rome's cabinet approved a decree allowing military equipment to keep "
+                 "flowing to Kyiv until the end of next year.")
+    assert "restates earlier coverage" in reasons(monitor, item)["aid-package"]
+
+
+def test_gas_flowing_again_is_a_delivery_not_the_loan_that_came_before(
+        monitor: Monitor) -> None:
+    results = fired(
+        monitor,
+        story("Moldova lends Transnistria gas to keep heating on",
+              "Moldovagaz will lend the region 3 million cubic metres of gas."),
+        story("Gas reaches Transnistria again via Hungarian trader",
+              "Deliveries resumed through a Hungarian company, financed with a "
+              "Russian-arranged loan.", 90, 1),
+        story("Transnistria gas supply restored, Tiraspol says",
+              "Russian-financed gas began arriving via a Hungarian intermediary.", 93, 2),
+    )
+    assert results == [["gas-deal"], ["gas-deal"], []]

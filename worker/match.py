@@ -46,6 +46,7 @@ BACKGROUND = frozenset({"since", "after", "when", "following", "amid", "as", "de
                         "before", "until"})
 NEGATIONS = frozenset({"no", "not", "never", "without", "nor", "didn't", "won't"})
 _CLAUSE_START = re.compile(r"[,;:()\n—–]|[.!?]\s|\b(?:that|which|but)\b")
+_PERFECT = re.compile(r"\b(?:has|have|had)\s+(?:\w+ly\s+)?\w+ed\b", re.IGNORECASE)
 NEGATION_SPAN = 7  # "no chance of a new transit agreement"
 FOLLOWING_SPAN = 5
 #: Words after an event that date it before the story ("announced last October").
@@ -134,17 +135,30 @@ def restated_by(story: Story, earlier: Sequence[EarlierItem],
     what the story does count: "a halt when the deal lapses" foresees the
     halt a story reports.
     """
-    story_words = set(tokens(f"{story.title} {story.summary}"))
-    headline_words = set(tokens(story.title))
+    story_words = _word_roots(f"{story.title} {story.summary}")
+    headline_words = _word_roots(story.title)
     for item in earlier:
         if not reports(item.quote):
             continue
-        said = set(tokens(item.quote))
+        said = _word_roots(item.quote)
         wordings = [story_words, headline_words] if item.id in articles else [story_words]
         if any(words and len(words & said) / len(words) >= RESTATEMENT_CONTAINMENT
                for words in wordings):
             return item.quote
     return None
+
+
+def _word_roots(text: str) -> set[str]:
+    """Content words with their inflection cut ("extends", "extended" → "extend";
+    "supplies", "supplying" → "supply"), for comparing wordings."""
+    roots = set()
+    for word in tokens(text):
+        for ending in ("ing", "ed", "es"):
+            if len(word) > len(ending) + 3 and word.endswith(ending):
+                word = word.removesuffix(ending)
+                break
+        roots.add(re.sub(r"ie?$", "y", word))
+    return roots
 
 
 def _new_facts(facts: Iterable[Fact], known: Sequence[KnownFact]) -> list[Change]:
@@ -224,9 +238,11 @@ def _occurrences(term: str, text: str) -> list[re.Match[str]]:
 
 
 def _done(terms: Iterable[str], text: str) -> bool:
-    """Whether ``text`` tells one of the event ``terms`` in the past tense ("expired")."""
-    return any(found.group().lower().endswith("ed")
-               for term in terms for found in _occurrences(term, text))
+    """Whether ``text`` tells one of the event ``terms``, or anything in the present
+    perfect, as done ("expired", "has extended")."""
+    return bool(_PERFECT.search(text)) or any(
+        found.group().lower().endswith("ed")
+        for term in terms for found in _occurrences(term, text))
 
 
 def _told_as_news(term: str, text: str) -> bool:
