@@ -213,6 +213,14 @@ CASUALTY_CASES = [
      {"value": 1000.0, "measure": "dead", "qualifier": "about", "subject": "north_korean"}),
     ("Special forces said they had taken one North Korean soldier prisoner in Kursk.",
      {"value": 1.0, "measure": "captured", "subject": "north_korean"}),
+    ("Kyiv's intelligence now puts North Korean killed and wounded at around 4,600.",
+     {"value": 4600.0, "measure": "casualties", "qualifier": "about",
+      "subject": "north_korean"}),
+    # one soldier captured, without a number
+    ("Ukraine captures North Korean soldier in Kursk, NIS confirms",
+     {"value": 1.0, "measure": "captured", "subject": "north_korean"}),
+    ("The NIS said a North Korean soldier was taken alive by Ukrainian forces.",
+     {"value": 1.0, "measure": "captured", "subject": "north_korean"}),
     # a hedged estimate of losses already taken is still a reported figure
     ("North Korea may have suffered over 3,000 casualties.",
      {"value": 3000.0, "subject": "north_korean", "qualifier": "more_than"}),
@@ -306,6 +314,9 @@ NOT_CASUALTIES = [
     "Officials said it could take up to 10 days to prepare the dead for transport.",
     "One of the captured soldiers allegedly said he received military training.",
     "They took 3 games in a row.",
+    # "captured" as an adjective is no capture
+    "Captured North Korean soldier wants to go to South Korea",
+    "The captured North Korean soldier said he was a sniper.",
     # projections of losses to come are not reported figures
     "North Korean losses could reach 10,000 by spring, analysts warn",
     "Casualties could climb to as many as 10,000 by April, a think tank projected.",

@@ -151,16 +151,20 @@ def test_the_same_event_told_as_news_is_one(monitor: Monitor) -> None:
 
 
 def test_names_are_proper_names_by_their_first_letters() -> None:
+    # a country by any of its words, even first in a sentence
     assert names("Hungary's MVM signs deal to buy Azerbaijani gas from SOCAR") == {
-        "hung", "mvm", "azer", "soca"}
+        "hungary", "mvm", "azerbaijan", "soca"}
+    assert names("Denmark funds howitzers\nCopenhagen will spend 2.9 billion kroner") == {
+        "denmark"}
     assert names("The US and the EU") == {"us", "eu"}
     # a first word may be capitalised for grammar's sake; titles are not names
-    assert names("Heating returns to Tiraspol homes") == {"tira"}
+    assert names("Heating returns to Tiraspol homes") == {"transnistria"}
     assert names("Belgium pledges €1 billion in military aid\nPrime Minister Bart De Wever "
-                 "announced the money during a visit to Kyiv.") == {"bart", "de", "weve", "kyiv"}
+                 "announced the money during a visit to Kyiv.") == {
+        "belgium", "bart", "de", "weve", "ukraine"}
     # a title-case headline's capitals say nothing; a word also in lower case is no name
     assert names("A Gas Cutoff Sends Shivers Through a Breakaway Region\nWithout gas, "
-                 "Tiraspol's leader said the region's homes had no heating.") == {"tira"}
+                 "Tiraspol's leader said the region's homes had no heating.") == {"transnistria"}
 
 
 def test_a_development_of_other_parties_is_not_a_follow_up(monitor: Monitor) -> None:
@@ -216,6 +220,14 @@ def test_the_same_amount_from_another_donor_weeks_later_is_a_new_package(
      "From the air defence systems announced in Kyiv to £3 billion a year in military aid.",
      "asks or explains"),
     ("Trump pauses US military aid to Ukraine", "All deliveries are on hold.", "excluded"),
+    ("Tiraspol rejects EU-backed gas offer",
+     "Transnistria turned down Chisinau's proposal to buy gas supplies on European markets.",
+     "refusal"),
+    ("US and Ukraine sign minerals deal",
+     "The fund is fed by revenue from Ukrainian resources; future military aid could count.",
+     "about something else"),
+    ("Three killed in Russian drone attack on Ukraine's Kyiv region",
+     "Ukraine also sends volley of drones into Russia.", "excluded"),
 ])
 def test_denied_dated_and_explained_events_are_not_developments(
         monitor: Monitor, title: str, summary: str, why: str) -> None:
@@ -264,3 +276,16 @@ def test_gas_flowing_again_is_a_delivery_not_the_loan_that_came_before(
               "Russian-financed gas began arriving via a Hungarian intermediary.", 93, 2),
     )
     assert results == [["gas-deal"], ["gas-deal"], []]
+
+
+@pytest.mark.parametrize(("title", "summary"), [
+    ("Netherlands pledges €400 million for drones and radars for Ukraine",
+     "The Dutch defence ministry said the money would pay for interceptor drones."),
+    ("Denmark funds Ukrainian-made howitzers in new package",
+     "Copenhagen will spend DKK 2.9 billion on Bohdana howitzers for Ukraine's army."),
+    ("Germany to send four more IRIS-T systems, Pistorius says",
+     "Berlin will also deliver 30 Patriot interceptors, he told the Contact Group."),
+])
+def test_packages_named_by_what_they_hold_alert(monitor: Monitor, title: str,
+                                                summary: str) -> None:
+    assert fired(monitor, story(title, summary)) == [["aid-package"]]

@@ -36,8 +36,28 @@ _SENTENCE_END = re.compile(r"[.!?][\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 STOPWORDS = frozenset(STOPWORDS_EN)
 
-#: Names are compared by their first letters, so "Hungary" meets "Hungarian".
+#: Names are compared by their first letters, so "Hungary" meets "Hungarian";
+#: a country's words by the country ("Danish", "Copenhagen" → "denmark").
 NAME_PREFIX = 4
+COUNTRIES_FILE = Path(__file__).parent / "data" / "countries.txt"
+
+
+def _load_countries(path: Path) -> dict[str, str]:
+    countries = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        words = line.split("#")[0].split()
+        for word in words:
+            countries[word] = words[0]
+    return countries
+
+
+COUNTRY_OF = _load_countries(COUNTRIES_FILE)
+
+
+def name_key(word: str) -> str:
+    """How a name is compared: its country, else its first letters."""
+    lowered = word.lower()
+    return COUNTRY_OF.get(lowered.split("-")[0]) or lowered[:NAME_PREFIX]
 _NAME_RE = re.compile(r"[A-Za-z][\w'’-]*")
 _NOT_NAMES = STOPWORDS | {
     "january", "february", "march", "april", "may", "june", "july", "august", "september",
@@ -99,11 +119,12 @@ def tokens(text: str) -> list[str]:
 def names(text: str) -> frozenset[str]:
     """The proper names in ``text`` (countries, people, companies), by their first letters.
 
-    A name is an acronym ("US", "MVM"), a capitalised word inside a sentence
-    ("... signs deal to buy Azerbaijani gas") or a possessive one anywhere
-    ("Hungary's"). A sentence's first word and the words of a title-case
-    headline are not names by their capital alone, and no word the text also
-    writes in lower case is one.
+    A name is a country's word ("Norway", "Danish", "Kyiv"), an acronym ("US",
+    "MVM"), a capitalised word inside a sentence ("... signs deal to buy
+    Azerbaijani gas") or a possessive one anywhere ("Hungary's"). Other first
+    words of a sentence and the words of a title-case headline are not names
+    by their capital alone, and no word the text also writes in lower case is
+    one.
     """
     text = text.replace("’", "'")
     lowercase = {word.lower() for word in _NAME_RE.findall(text) if word[0].islower()}
@@ -115,8 +136,10 @@ def names(text: str) -> frozenset[str]:
             word[0].isupper() for word in long_words) >= 0.6 * len(long_words)
         for position, word in enumerate(words):
             base = word.split("'")[0]
-            key = base.lower()[:NAME_PREFIX]
-            if len(base) >= 2 and base.isupper():
+            key = name_key(base)
+            if base[0].isupper() and base.lower().split("-")[0] in COUNTRY_OF:
+                found.add(key)
+            elif len(base) >= 2 and base.isupper():
                 found.add(key)  # an acronym
             elif (base[0].isupper() and base.lower() not in lowercase
                   and base.lower() not in _NOT_NAMES and not title_case

@@ -47,7 +47,7 @@ def _word_set(words: str) -> frozenset[str]:
 
 _CASUALTY_HINTS = (
     "kill", "dead", "death", "died", "wound", "injur", "hurt", "casualt", "captur",
-    "missing", "loss", "lost", "toll", "fatalit", "slain", "prisoner", "captive",
+    "missing", "loss", "lost", "toll", "fatalit", "slain", "prisoner", "captive", "alive",
 )
 _MONEY_HINTS = ("$", "€", "£", "usd", "eur", "gbp", "dollar", "sterling")
 _GAS_HINTS = ("cubic", "bcm", "mcm", "tcm", "m3", "m³", "cu m", "cu. m")
@@ -161,7 +161,8 @@ _VERB_BEFORE = re.compile(
 )
 # Total first: "Casualties among North Koreans 'have surpassed 3,000'".
 _TOTAL_BEFORE = re.compile(
-    r"""\b(?:(?P<casualties>casualties|losses)|(?P<dead>death\s+toll|toll|deaths|fatalities))\b
+    r"""\b(?:(?P<casualties>casualties|losses|(?:killed|dead)\s+(?:and|or)\s+(?:wounded|injured))
+       |(?P<dead>death\s+toll|toll|deaths|fatalities))\b
     (?P<between>[^\d.;:!?\n]{0,60}?)
     \b(?P<verb>surpass(?:es|ed)?|exceed(?:s|ed)?|tops|topped|pass(?:es|ed)?|reach(?:es|ed)?
        |hits?|(?:rises?|rose|risen|climb(?:s|ed)?|jump(?:s|ed)?|grow(?:s|n)?|grew)\s+to
@@ -387,6 +388,8 @@ def extract_facts(text: str) -> tuple[Fact, ...]:
             if fact is not None:
                 facts.append(fact.fact)
                 previous = (fact.end, fact.fact.subject)
+    if want_casualties:
+        facts.extend(_single_captures(text, facts))
     return _merge_repeats(facts)
 
 
@@ -742,6 +745,38 @@ class _Reader:
             return after.group()
         before = list(_PERIOD.finditer(self.text, start, fact_start))
         return before[-1].group() if before else None
+
+
+# One soldier captured, told without a number: "Ukraine captures North Korean soldier",
+# "a North Korean soldier was taken alive".
+_SINGLE_CAPTURE = re.compile(
+    r"(?:\b(?P<verb>captur(?:e|es|ed|ing))\s+(?:an?\s+|one\s+)?|\b(?:an?|one)\s+)"
+    r"(?:(?:badly\s+)?(?:wounded|injured)\s+)?" + _SUBJECT.pattern
+    + r"\s+(?:soldier|serviceman|fighter)\b(?!s)"
+    r"(?P<passive>\s+(?:was|has\s+been|had\s+been)\s+(?:captured|taken\s+(?:alive|prisoner"
+    r"|captive)))?",
+    re.IGNORECASE,
+)
+_SUBJECT_NAMES = ("north_korean", "russian", "ukrainian", "civilians")
+_WORD_BEFORE = re.compile(r"([A-Za-z']+)[ \t\u00a0]+$")
+_DETERMINERS = _word_set("the a an this that one two both of his their its")
+
+
+def _single_captures(text: str, facts: Sequence[Fact]) -> list[Fact]:
+    found: list[Fact] = []
+    for match in _SINGLE_CAPTURE.finditer(text):
+        if not (match.group("verb") or match.group("passive")):
+            continue
+        before = _WORD_BEFORE.search(text, 0, match.start())
+        if match.group("verb") and not match.group("passive") and (
+                before is None or before.group(1).lower() in _DETERMINERS):
+            continue  # "Captured North Korean soldier wants...": an adjective, not a verb
+        subject = next(name for name in _SUBJECT_NAMES if match.group(name))
+        if any(f.measure == "captured" and f.subject == subject for f in [*facts, *found]):
+            continue
+        found.append(Fact(kind=FactKind.CASUALTY, value=1.0, high=1.0, unit=PEOPLE,
+                          text=match.group(), subject=subject, measure="captured"))
+    return found
 
 
 def _scaled(number: Decimal, scale: str | None) -> float:

@@ -22,7 +22,7 @@ from itertools import pairwise
 
 import ahocorasick
 
-from worker.coverage import NAME_PREFIX, names, tokens
+from worker.coverage import name_key, names, tokens
 from worker.facts import closest_known, format_fact, same_figure
 from worker.records import Change, EarlierItem, Fact, KnownFact, Match, Record, Story
 from worker.rules import NoveltyKind, Rule
@@ -37,13 +37,20 @@ HEDGES = ("soon", "upcoming", "coming days", "in days", "expected to", "is set t
           "will announce", "to unveil", "will unveil", "braces for", "warns against",
           "could ", "weighs ", "threat to", "threatens to", "threatened to")
 
-#: Headline words that report more of the same, not a change ("Italy keeps aid flowing").
-CONTINUATIONS = (" keeps ", " continues ", " still ", " remains ")
+#: Headline words that report a refusal, not a development ("Tiraspol rejects gas offer").
+REFUSALS = ("rejects", "rejected", "turns down", "turned down", "refuses", "refused",
+            "declines", "declined")
+
+#: Headlines that report more of the same, not a change ("Italy keeps aid flowing",
+#: "Italy to keep sending arms"; not "... gas to keep heating on").
+CONTINUATION = re.compile(
+    r"\b(?:keeps|continues|still|remains)\b|^[\w' -]{0,25}?\bto (?:keep|continue)\b",
+    re.IGNORECASE)
 
 #: Words that make the event after them background ("since Moscow cut off gas") or
 #: deny it ("no chance of a new agreement").
 BACKGROUND = frozenset({"since", "after", "when", "following", "amid", "as", "despite",
-                        "before", "until"})
+                        "before", "until", "financed"})
 NEGATIONS = frozenset({"no", "not", "never", "without", "nor", "didn't", "won't"})
 _CLAUSE_START = re.compile(r"[,;:()\n—–]|[.!?]\s|\b(?:that|which|but)\b")
 _PERFECT = re.compile(r"\b(?:has|have|had)\s+(?:\w+ly\s+)?\w+ed\b", re.IGNORECASE)
@@ -223,7 +230,7 @@ def _within(story: Story, published: datetime | None, days: float) -> bool:
 
 def _parties(rule: Rule, found: frozenset[str]) -> frozenset[str]:
     """The names that tell this rule's developments apart: all but its ``common_names``."""
-    return found - frozenset(name.lower()[:NAME_PREFIX] for name in rule.novelty.common_names)
+    return found - frozenset(name_key(name) for name in rule.novelty.common_names)
 
 
 def _may_be_the_same(parties: frozenset[str], others: frozenset[str]) -> bool:
@@ -345,14 +352,16 @@ def judge(
     if not any(term in evidence.in_title for term in headline_terms):
         return silent("the headline is about something else (none of "
                       + ("its headline terms)" if novelty.headline else "the rule's terms)"))
-    continuation = next((c.strip() for c in CONTINUATIONS if c in f" {story.title.lower()} "),
-                        None)
+    continuation = CONTINUATION.search(story.title.replace("’", "'"))
     if continuation:
-        return silent(f"the headline reports more of the same ({continuation!r})")
+        return silent(f"the headline reports more of the same ({continuation.group()!r})")
     title_hedge, summary_hedge = _hedge(story.title), _hedge(story.summary)
     in_title = _event_kinds(rule, evidence.in_title, story.title)
     if title_hedge:
         return silent(f"the headline is a forecast ({title_hedge!r})")
+    refusal = next((r for r in REFUSALS if r in story.title.lower()), None)
+    if refusal and not in_title:
+        return silent(f"the headline reports a refusal ({refusal!r})")
     events = in_title or (frozenset() if summary_hedge
                           else _event_kinds(rule, found, f"{story.title}\n{story.summary}"))
     if not events:
