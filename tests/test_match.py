@@ -289,3 +289,12 @@ def test_gas_flowing_again_is_a_delivery_not_the_loan_that_came_before(
 def test_packages_named_by_what_they_hold_alert(monitor: Monitor, title: str,
                                                 summary: str) -> None:
     assert fired(monitor, story(title, summary)) == [["aid-package"]]
+
+
+def test_a_headline_sharing_three_words_with_our_article_is_not_a_restatement(
+        monitor: Monitor) -> None:
+    # the article: "... a gas transit deal with Russia, which has continued sending gas"
+    item = story("Russia to send 'humanitarian' gas to Transnistria",
+                 "Russia will supply gas to the breakaway region as humanitarian aid, its "
+                 "leader said after talks in Moscow.")
+    assert fired(monitor, item) == [["gas-deal"]]

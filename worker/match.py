@@ -29,6 +29,7 @@ from worker.rules import NoveltyKind, Rule
 
 #: A story whose content words are mostly in one earlier sentence restates it.
 RESTATEMENT_CONTAINMENT = 0.6
+RESTATEMENT_MIN_WORDS = 4  # three shared words ("Russia", "send", "gas") say little
 
 #: Words that make an event a forecast rather than news.
 HEDGES = ("soon", "upcoming", "coming days", "in days", "expected to", "is set to",
@@ -149,7 +150,8 @@ def restated_by(story: Story, earlier: Sequence[EarlierItem],
             continue
         said = _word_roots(item.quote)
         wordings = [story_words, headline_words] if item.id in articles else [story_words]
-        if any(words and len(words & said) / len(words) >= RESTATEMENT_CONTAINMENT
+        if any(len(words & said) >= RESTATEMENT_MIN_WORDS
+               and len(words & said) / len(words) >= RESTATEMENT_CONTAINMENT
                for words in wordings):
             return item.quote
     return None
