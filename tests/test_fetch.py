@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import email.utils
 import gzip
+import socket
 import ssl
+import threading
 import time
 import tracemalloc
 import zlib
@@ -402,3 +404,22 @@ NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 ])
 def test_parse_retry_after(header: str | None, seconds: float | None) -> None:
     assert parse_retry_after(header, NOW) == seconds
+
+
+def test_a_hanging_dns_lookup_is_given_up_at_the_fetch_deadline(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    released = threading.Event()
+
+    def hanging_getaddrinfo(*args: object, **kwargs: object) -> list[object]:
+        released.wait(10)
+        return []
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_getaddrinfo)
+    started = time.monotonic()
+    try:
+        with Fetcher(allow_private=False, limits=FetchLimits(deadline=0.3)) as fetcher, \
+                pytest.raises(FetchError, match=r"no answer from DNS within 0\.3 s"):
+            fetcher.fetch("http://feeds.example.org/rss")
+    finally:
+        released.set()
+    assert time.monotonic() - started < 3

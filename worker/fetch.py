@@ -19,6 +19,7 @@ and internal answers is not one a feed should have.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import email.utils
 import importlib.metadata
@@ -106,12 +107,28 @@ class Resolver(Protocol):
 
 
 class SystemResolver:
-    """The operating system's resolver (getaddrinfo)."""
+    """The operating system's resolver (getaddrinfo), given up on after ``timeout``.
+
+    getaddrinfo itself cannot be interrupted, so it runs on a small shared pool of
+    threads: a hanging DNS server holds a thread, not the fetch.
+    """
+
+    _pool = concurrent.futures.ThreadPoolExecutor(max_workers=4,
+                                                  thread_name_prefix="newsmon-dns")
+
+    def __init__(self, timeout: float = DEFAULT_LIMITS.deadline) -> None:
+        self.timeout = timeout
 
     def resolve(self, host: str, port: int) -> list[str]:
         # As bytes: the name is already ASCII (IDNA-encoded by httpx), and Python's
         # idna codec would raise UnicodeError, not OSError, on a long label.
-        answers = socket.getaddrinfo(host.encode("ascii"), port, type=socket.SOCK_STREAM)
+        lookup = self._pool.submit(socket.getaddrinfo, host.encode("ascii"), port,
+                                   type=socket.SOCK_STREAM)
+        try:
+            answers = lookup.result(timeout=self.timeout)
+        except concurrent.futures.TimeoutError:
+            lookup.cancel()
+            raise OSError(f"no answer from DNS within {self.timeout:g} s") from None
         return list(dict.fromkeys(str(answer[4][0]) for answer in answers))
 
 
@@ -362,7 +379,7 @@ class Fetcher:
         self._allow_private = allow_private
         self._limits = limits
         self._user_agent = user_agent
-        self._resolver = resolver or SystemResolver()
+        self._resolver = resolver or SystemResolver(limits.deadline)
         self._transport = transport
         # honours SSL_CERT_FILE / SSL_CERT_DIR, else certifi's roots
         self._ssl_context = httpx.create_ssl_context()
