@@ -24,6 +24,7 @@ import contextlib
 import email.utils
 import importlib.metadata
 import ipaddress
+import os
 import re
 import socket
 import ssl
@@ -32,7 +33,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import httpcore
 import httpx
@@ -109,21 +110,29 @@ class Resolver(Protocol):
 class SystemResolver:
     """The operating system's resolver (getaddrinfo), given up on after ``timeout``.
 
-    getaddrinfo itself cannot be interrupted, so it runs on a small shared pool of
-    threads: a hanging DNS server holds a thread, not the fetch.
+    getaddrinfo itself cannot be interrupted, so it runs on a small pool of threads
+    shared by the process: a hanging DNS server holds a thread, not the fetch.
     """
 
-    _pool = concurrent.futures.ThreadPoolExecutor(max_workers=4,
-                                                  thread_name_prefix="newsmon-dns")
+    # One pool per process: a forked worker must not inherit its parent's (threadless) pool.
+    _pools: ClassVar[dict[int, concurrent.futures.ThreadPoolExecutor]] = {}
 
     def __init__(self, timeout: float = DEFAULT_LIMITS.deadline) -> None:
         self.timeout = timeout
 
+    @classmethod
+    def _pool(cls) -> concurrent.futures.ThreadPoolExecutor:
+        pid = os.getpid()
+        if pid not in cls._pools:
+            cls._pools[pid] = concurrent.futures.ThreadPoolExecutor(
+                max_workers=4, thread_name_prefix="newsmon-dns")
+        return cls._pools[pid]
+
     def resolve(self, host: str, port: int) -> list[str]:
         # As bytes: the name is already ASCII (IDNA-encoded by httpx), and Python's
         # idna codec would raise UnicodeError, not OSError, on a long label.
-        lookup = self._pool.submit(socket.getaddrinfo, host.encode("ascii"), port,
-                                   type=socket.SOCK_STREAM)
+        lookup = self._pool().submit(socket.getaddrinfo, host.encode("ascii"), port,
+                                     type=socket.SOCK_STREAM)
         try:
             answers = lookup.result(timeout=self.timeout)
         except concurrent.futures.TimeoutError:
