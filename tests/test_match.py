@@ -228,6 +228,14 @@ def test_the_same_amount_from_another_donor_weeks_later_is_a_new_package(
      "about something else"),
     ("Three killed in Russian drone attack on Ukraine's Kyiv region",
      "Ukraine also sends volley of drones into Russia.", "excluded"),
+    ("Brussels pushes back roadmap to end Russian gas imports",
+     "The Commission has delayed publishing its plan to phase out Russian gas.", "delay"),
+    ("Kyiv and Bratislava fail to agree on Azerbaijani gas transit",
+     "Talks on sending Azerbaijani gas through Ukraine ended without a deal.", "delay"),
+    ("White House says another Ukraine security package is coming in the next few days",
+     "Kirby said the administration would announce more military aid.", "forecast"),
+    ("Russia says Ukrainian drones targeted TurkStream compressor station",
+     "The ministry said gas deliveries continued normally.", "no event"),
 ])
 def test_denied_dated_and_explained_events_are_not_developments(
         monitor: Monitor, title: str, summary: str, why: str) -> None:
@@ -298,3 +306,23 @@ def test_a_headline_sharing_three_words_with_our_article_is_not_a_restatement(
                  "Russia will supply gas to the breakaway region as humanitarian aid, its "
                  "leader said after talks in Moscow.")
     assert fired(monitor, item) == [["gas-deal"]]
+
+
+def test_a_package_announced_beside_sanctions_is_still_a_package(monitor: Monitor) -> None:
+    item = story("Canada to send 25 armoured vehicles to Ukraine",
+                 "Trudeau said Canada would deliver 25 light armoured vehicles and announced "
+                 "new sanctions on Russia.")
+    assert fired(monitor, item) == [["aid-package"]]
+
+
+def test_a_story_not_about_whom_a_development_named_is_not_its_follow_up(
+        monitor: Monitor) -> None:
+    results = fired(
+        monitor,
+        story("Gazprom to halt gas supplies to Moldova from January 1",
+              "Gazprom said it would stop deliveries to Moldova over a disputed debt."),
+        story("Russian gas transit through Ukraine stops",
+              "Gazprom stopped pumping gas to Europe via Ukraine after the transit "
+              "agreement expired.", 80, 1),
+    )
+    assert results == [["gas-deal"], ["gas-deal"]]

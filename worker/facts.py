@@ -398,7 +398,7 @@ class _Reading(NamedTuple):
 
     start: int
     end: int
-    measure: str
+    measure: str | None
     subject: str | None
     qualifier: str | None = None  # from the verb: "have surpassed 3,000"
     # whether a name earlier in the clause may own the count: not the attacker
@@ -578,7 +578,9 @@ class _Reader:
             if not _PEOPLE_NOUNS.intersection(w.lower() for w in words):
                 return None
             subject = subject or self._sufferer(quantity.start)
-        return _Reading(start, end, measure, subject, owned_before=measure == "casualties")
+            # "lost 600 soldiers" may count the dead or every casualty: compare with either
+            return _Reading(start, end, None, subject)
+        return _Reading(start, end, measure, subject, owned_before=False)
 
     def _count_first(self, quantity: _Quantity) -> _Reading | None:
         """ "300 North Korean soldiers killed", "1,100 soldiers have suffered casualties"."""
@@ -750,9 +752,10 @@ class _Reader:
 # One soldier captured, told without a number: "Ukraine captures North Korean soldier",
 # "a North Korean soldier was taken alive".
 _SINGLE_CAPTURE = re.compile(
-    r"(?:\b(?P<verb>captur(?:e|es|ed|ing))\s+(?:an?\s+|one\s+)?|\b(?:an?|one)\s+)"
+    r"(?:\b(?P<verb>captur(?:e|es|ed|ing)|t(?:ook|aken|akes|aking))\s+(?:an?\s+|one\s+)?"
+    r"|\b(?:an?|one)\s+)(?:first\s+)?"
     r"(?:(?:badly\s+)?(?:wounded|injured)\s+)?" + _SUBJECT.pattern
-    + r"\s+(?:soldier|serviceman|fighter)\b(?!s)"
+    + r"\s+(?:soldier|serviceman|fighter)\b(?!s)(?P<prisoner>\s+(?:prisoner|captive)\b)?"
     r"(?P<passive>\s+(?:was|has\s+been|had\s+been)\s+(?:captured|taken\s+(?:alive|prisoner"
     r"|captive)))?",
     re.IGNORECASE,
@@ -767,6 +770,8 @@ def _single_captures(text: str, facts: Sequence[Fact]) -> list[Fact]:
     for match in _SINGLE_CAPTURE.finditer(text):
         if not (match.group("verb") or match.group("passive")):
             continue
+        if (match.group("verb") or "").lower().startswith("t") and not match.group("prisoner"):
+            continue  # "took a North Korean soldier" is a capture only when taken prisoner
         before = _WORD_BEFORE.search(text, 0, match.start())
         if match.group("verb") and not match.group("passive") and (
                 before is None or before.group(1).lower() in _DETERMINERS):

@@ -32,15 +32,17 @@ RESTATEMENT_CONTAINMENT = 0.6
 RESTATEMENT_MIN_WORDS = 4  # three shared words ("Russia", "send", "gas") say little
 
 #: Words that make an event a forecast rather than news.
-HEDGES = ("soon", "upcoming", "coming days", "in days", "expected to", "is set to",
-          "are set to", "plan to", "plans to", "planning to", "ready to", "to be announced",
+HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is coming",
+          "next few days", "in days", "expected to", "is set to",
+          "are set to", "plans to", "planning to", "ready to", "to be announced",
           "be announced", "be unveiled", "be signed", "be sent", "to announce",
           "will announce", "to unveil", "will unveil", "braces for", "warns against",
           "could ", "weighs ", "threat to", "threatens to", "threatened to")
 
 #: Headline words that report a refusal, not a development ("Tiraspol rejects gas offer").
 REFUSALS = ("rejects", "rejected", "turns down", "turned down", "refuses", "refused",
-            "declines", "declined")
+            "declines", "declined", "delays", "delayed", "pushes back", "postpones",
+            "postponed", "fail to", "fails to", "failed to")
 
 #: Headlines that report more of the same, not a change ("Italy keeps aid flowing",
 #: "Italy to keep sending arms"; not "... gas to keep heating on").
@@ -52,13 +54,16 @@ CONTINUATION = re.compile(
 #: deny it ("no chance of a new agreement").
 BACKGROUND = frozenset({"since", "after", "when", "following", "amid", "as", "despite",
                         "before", "until", "financed"})
-NEGATIONS = frozenset({"no", "not", "never", "without", "nor", "didn't", "won't"})
+NEGATIONS = frozenset({"no", "not", "never", "without", "nor", "didn't", "won't", "fail",
+                       "fails", "failed"})
 _CLAUSE_START = re.compile(r"[,;:()\n—–]|[.!?]\s|\b(?:that|which|but)\b")
 _PERFECT = re.compile(r"\b(?:has|have|had)\s+(?:\w+ly\s+)?\w+ed\b", re.IGNORECASE)
 NEGATION_SPAN = 7  # "no chance of a new transit agreement"
 FOLLOWING_SPAN = 5
-#: Words after an event that date it before the story ("announced last October").
-EARLIER = frozenset({"earlier", "previously", "ago"})
+#: Words after an event that date it before the story ("announced last October") or say
+#: it goes on as before ("deliveries continued normally").
+EARLIER = frozenset({"earlier", "previously", "ago", "continued", "continue", "continues",
+                     "normally", "unaffected"})
 LAST_WHAT = frozenset({"week", "month", "year", "spring", "summer", "autumn", "fall", "winter",
                        "january", "february", "march", "april", "may", "june", "july",
                        "august", "september", "october", "november", "december"})
@@ -187,6 +192,7 @@ class Development(Record, frozen=True):
     events: frozenset[str]  # the kinds of event it reported ("halt", "deal")
     published: datetime | None
     names: frozenset[str] = frozenset()  # who it is about (see ``names``)
+    headline_names: frozenset[str] = frozenset()  # of those, the ones its headline names
 
 
 class Evidence(Record, frozen=True):
@@ -217,6 +223,9 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
             continue
         if not _may_be_the_same(parties, _parties(rule, development.names)):
             continue
+        led_by = _parties(rule, development.headline_names)
+        if led_by and not led_by & parties:
+            continue  # the story is not about whom the development's headline named
         if not _within(story, development.published, rule.novelty.follow_up_days):
             continue
         if any(item.id == development.story_id for item in closest):
@@ -228,6 +237,13 @@ def _within(story: Story, published: datetime | None, days: float) -> bool:
     """Whether ``published`` is within ``days`` of the story (undated counts as within)."""
     return not (story.published and published
                 and abs(story.published - published) > timedelta(days=days))
+
+
+def _before(rule: Rule, text: str, position: int) -> bool:
+    """Whether an event term occurs in ``text`` before ``position`` ("Gas Stops Flowing
+    After Ukraine Refuses": the halt is news, the refusal its cause)."""
+    return any(found.start() < position for term in rule.novelty.event_terms()
+               for found in _occurrences(term, text))
 
 
 def _parties(rule: Rule, found: frozenset[str]) -> frozenset[str]:
@@ -362,8 +378,8 @@ def judge(
     if title_hedge:
         return silent(f"the headline is a forecast ({title_hedge!r})")
     refusal = next((r for r in REFUSALS if r in story.title.lower()), None)
-    if refusal and not in_title:
-        return silent(f"the headline reports a refusal ({refusal!r})")
+    if refusal and not _before(rule, story.title, story.title.lower().index(refusal)):
+        return silent(f"the headline reports a refusal or a delay ({refusal!r})")
     events = in_title or (frozenset() if summary_hedge
                           else _event_kinds(rule, found, f"{story.title}\n{story.summary}"))
     if not events:
