@@ -54,6 +54,11 @@ def _load_countries(path: Path) -> dict[str, str]:
 COUNTRY_OF = _load_countries(COUNTRIES_FILE)
 
 
+def headline_names(title: str, found: frozenset[str]) -> frozenset[str]:
+    """Those of ``found`` (an item's names) that its headline ``title`` names."""
+    return found & {name_key(word) for word in re.findall(r"[\w-]+", title)}
+
+
 def name_key(word: str) -> str:
     """How a name is compared: its country, else its first letters."""
     lowered = word.lower()

@@ -6,8 +6,11 @@ all hit stop there (most stories). Then each remaining rule judges novelty:
 
 - ``new-figure``: fires only on a fact (e.g. a North Korean casualty figure)
   that differs from every figure already known;
-- ``new-development``: fires on an event term or a new amount, unless the
-  story only restates earlier coverage or hedges ("will soon be announced");
+- ``new-development``: fires on an event term told as news in a headline about
+  the rule's matter, unless the story hedges ("will soon be announced"),
+  refuses, continues or explains, repeats a known amount, restates earlier
+  coverage, or follows up a development already alerted (same kind of event,
+  same parties by their proper names, within the follow-up window);
 - ``any``: fires on the terms alone.
 
 Everything here is pure: records in, ``Verdict`` records out.
@@ -203,8 +206,8 @@ class Evidence(Record, frozen=True):
 
 
 def same_development(rule: Rule, story: Story, events: frozenset[str],
-                     earlier: Sequence[EarlierItem],
-                     developments: Iterable[Development]) -> Development | None:
+                     earlier: Sequence[EarlierItem], developments: Iterable[Development],
+                     parties: frozenset[str]) -> Development | None:
     """The alerted development this story follows up, if any.
 
     The story's closest earlier coverage (BM25-ranked) is a story this rule
@@ -212,12 +215,12 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
     ``follow_up_days``: it is the same development, told again. Unless both
     name who they are about (beyond the rule's ``common_names``) and no name is
     shared: Hungary's gas deal is not a follow-up of Ukraine's LNG purchase.
+    ``parties`` are the story's (see ``story_parties``).
     """
     if not earlier:
         return None
     best = earlier[0].score
     closest = [item for item in earlier[:FOLLOW_UP_RANKS] if item.score >= FOLLOW_UP_SCORE * best]
-    parties = _parties(rule, names(f"{story.title}\n{story.summary}"))
     for development in developments:
         if development.rule_id != rule.id or not development.events & events:
             continue
@@ -244,6 +247,11 @@ def _before(rule: Rule, text: str, position: int) -> bool:
     After Ukraine Refuses": the halt is news, the refusal its cause)."""
     return any(found.start() < position for term in rule.novelty.event_terms()
                for found in _occurrences(term, text))
+
+
+def story_parties(rule: Rule, story: Story) -> frozenset[str]:
+    """Whom a story is about, for ``rule``: its proper names but the rule's common ones."""
+    return _parties(rule, names(f"{story.title}\n{story.summary}"))
 
 
 def _parties(rule: Rule, found: frozenset[str]) -> frozenset[str]:
@@ -389,7 +397,7 @@ def judge(
     # The same amount is the same development within the follow-up window (outlets
     # name the donor differently); after it, only if told of the same parties
     # (Belgium's €1 billion is not Spain's of weeks before).
-    parties = _parties(rule, names(f"{story.title}\n{story.summary}"))
+    parties = story_parties(rule, story)
     comparable = [k for k in known if k.fact.kind in novelty.fact_kinds and (
         _within(story, k.published, novelty.follow_up_days)
         or _may_be_the_same(parties, _parties(rule, source_names(k.source_id))))]
@@ -397,7 +405,7 @@ def judge(
     repeated = _repeat(amounts, comparable)
     if amounts and not new_amounts:
         return silent(f"repeats a known figure: {repeated}")
-    same = same_development(rule, story, events, earlier, developments)
+    same = same_development(rule, story, events, earlier, developments, parties)
     if same is not None and (repeated or not new_amounts):
         # A follow-up: details of a package already alerted are not a new package.
         return silent(f"same development as already alerted {same.title!r}")

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -26,7 +25,7 @@ import msgspec
 import structlog
 
 from worker.alerts import build_alert
-from worker.coverage import Coverage, CoverageItem, item_from_story, name_key
+from worker.coverage import Coverage, CoverageItem, headline_names, item_from_story
 from worker.dedupe import Fingerprint, fingerprint, near_duplicate_of
 from worker.errors import FeedError, ParseError, RateLimitedError
 from worker.facts import extract_facts
@@ -101,8 +100,8 @@ class Monitor:
             Development(rule_id=rule_id, story_id=item.id, title=item.title,
                         events=frozenset(events), published=item.published,
                         names=self.coverage.names_of(item.id),
-                        headline_names=self.coverage.names_of(item.id) & {
-                            name_key(word) for word in re.findall(r"[\w-]+", item.title)})
+                        headline_names=headline_names(item.title,
+                                                      self.coverage.names_of(item.id)))
             for rule_id, events in item.developments.items()
         )
 
