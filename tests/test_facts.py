@@ -217,6 +217,10 @@ CASUALTY_CASES = [
     ("Kyiv's intelligence now puts North Korean killed and wounded at around 4,600.",
      {"value": 4600.0, "measure": "casualties", "qualifier": "about",
       "subject": "north_korean"}),
+    ("North Korean Deminers: 11 Killed in Kursk Mine Blast, Kyiv Says",
+     {"value": 11.0, "measure": "killed", "subject": "north_korean"}),
+    ("A rocket strike on a North Korean battery in the Kursk area killed some 30 soldiers.",
+     {"value": 30.0, "measure": "killed", "subject": "north_korean", "qualifier": "about"}),
     # one soldier captured, without a number
     ("Ukraine captures North Korean soldier in Kursk, NIS confirms",
      {"value": 1.0, "measure": "captured", "subject": "north_korean"}),
@@ -433,7 +437,7 @@ GAS_CASES = [
     ("Transit of 15 bcm a year", 15e9, None),
     ("Transit of 15bcm a year", 15e9, None),
     ("Transit of 15 billion cubic metres a year", 15e9, None),
-    ("Storage of 2 mcm a day", 2e6, None),
+    ("Storage of 2 mcm", 2e6, None),
     ("Storage of 500,000 m3", 5e5, None),
 ]
 
@@ -442,6 +446,12 @@ GAS_CASES = [
 def test_gas_volume(text: str, value: float, qualifier: str | None) -> None:
     fact = only(text, GAS)
     assert (fact.value, fact.unit, fact.qualifier) == (value, "m3", qualifier)
+
+
+def test_a_daily_rate_is_not_a_volume() -> None:
+    fact = only("Deliveries of about 3 million cubic metres a day will start on Saturday.", GAS)
+    assert (fact.value, fact.unit) == (3e6, "m3/day")
+    assert format_fact(fact) == "about 3 million m³ a day"
 
 
 def test_lng_tons_are_not_a_volume() -> None:

@@ -237,6 +237,11 @@ _SPEAKER_AFTER = re.compile(
     r"|reports?|reported|estimates?|estimated|believes?)\b",
     re.IGNORECASE,
 )
+_ATTACK_ON = re.compile(
+    r"\b(?:strike|attack|shelling|raid|bombardment|assault|ambush)s?\s+on\s+(?:an?\s+|the\s+)?"
+    + _SUBJECT.pattern,
+    re.IGNORECASE,
+)
 _SAME_LIST = re.compile(
     r"[ \t\u00a0]*[,;]?[ \t\u00a0]*"
     r"(?:(?:and|including|among\s+them|of\s+(?:whom|them))[ \t\u00a0]+)?$"
@@ -329,6 +334,8 @@ _GAS_UNIT = re.compile(
     r"|(?P<bcm>bcm)\b|(?P<mcm>mcm)\b|(?P<tcm>tcm)\b)",
     re.IGNORECASE,
 )
+_PER_DAY = re.compile(r"[ \t\u00a0]*(?:(?:a|per)[ \t\u00a0]+day\b|/[ \t\u00a0]*d(?:ay)?\b)",
+                      re.IGNORECASE)
 _GAS_SCALES = {"m3": 1, "mcm": 10**6, "bcm": 10**9, "tcm": 10**12}
 
 
@@ -513,12 +520,13 @@ class _Reader:
 
     def gas(self, quantity: _Quantity, unit: re.Match[str]) -> Fact:
         scale = _GAS_SCALES[unit.lastgroup or "m3"]
+        daily = _PER_DAY.match(self.text, unit.end())  # a rate is not a volume
         return Fact(
             kind=FactKind.GAS_VOLUME,
             value=quantity.value * scale,
             high=quantity.high * scale,
-            unit="m3",
-            text=self.text[quantity.start : unit.end()],
+            unit="m3/day" if daily else "m3",
+            text=self.text[quantity.start : daily.end() if daily else unit.end()],
             qualifier=quantity.qualifier,
         )
 
@@ -544,6 +552,8 @@ class _Reader:
             subject = previous[1]  # "300 North Korean soldiers killed, 2,700 wounded"
         if subject is None and owned_before:
             subject = self._owner_in_clause(sentence_start, start)
+        elif subject is None and measure in ("killed", "wounded"):
+            subject = self._attacked(sentence_start, start)
         fact = Fact(
             kind=FactKind.CASUALTY,
             value=quantity.value,
@@ -624,13 +634,30 @@ class _Reader:
         text = self.text
         breaks = list(_CLAUSE_BREAK.finditer(text, sentence_start, position))
         clause_start = breaks[-1].end() if breaks else sentence_start
-        for owner in reversed(list(_SUBJECT.finditer(text, clause_start, position))):
-            if (_PLACE_BEFORE.search(text, max(clause_start, owner.start() - 12), owner.start())
+        owner = self._owner_between(clause_start, position)
+        if owner is None and breaks and breaks[-1].group() == ":":
+            # a headline's topic before its colon: "North Korean Deminers: 11 Killed"
+            topic_start = breaks[-2].end() if len(breaks) > 1 else sentence_start
+            owner = self._owner_between(topic_start, breaks[-1].start())
+        return owner
+
+    def _owner_between(self, start: int, end: int) -> str | None:
+        text = self.text
+        for owner in reversed(list(_SUBJECT.finditer(text, start, end))):
+            if (_PLACE_BEFORE.search(text, max(start, owner.start() - 12), owner.start())
                     or _PLACE_AFTER.match(text, owner.end())
                     or _SPEAKER_AFTER.match(text, owner.end())):
                 continue
             return owner.lastgroup
         return None
+
+    def _attacked(self, sentence_start: int, position: int) -> str | None:
+        """Whose, when the killing verb's subject is an attack on them: "a rocket strike
+        on a North Korean battery killed some 30 soldiers"."""
+        attacks = list(_ATTACK_ON.finditer(self.text, sentence_start, position))
+        if not attacks:
+            return None
+        return next((name for name in _SUBJECT_NAMES if attacks[-1].group(name)), None)
 
     def _of_subject(self, word: str, position: int) -> bool:
         """ "40 *of Pyongyang's* troops", but not "one *of the* captured soldiers"."""
@@ -961,7 +988,7 @@ _SUBJECT_WORDS = {
     "civilians": "civilian",
 }
 _CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£"}
-_UNIT_SUFFIXES = {"m3": " m³", PEOPLE: ""}
+_UNIT_SUFFIXES = {"m3": " m³", "m3/day": " m³ a day", PEOPLE: ""}
 
 
 def describe_change(change: Change) -> str:

@@ -36,8 +36,8 @@ RESTATEMENT_MIN_WORDS = 4  # three shared words ("Russia", "send", "gas") say li
 
 #: Words that make an event a forecast rather than news.
 HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is coming",
-          "next few days", "in days", "expected to", "is set to",
-          "are set to", "plans to", "planning to", "ready to", "to be announced",
+          "next few days", "in days", "possible", "to discuss", "discusses", "expected to",
+          "is set to", "are set to", "plans to", "planning to", "ready to", "to be announced",
           "be announced", "be unveiled", "be signed", "be sent", "to announce",
           "will announce", "to unveil", "will unveil", "braces for", "warns against",
           "could ", "weighs ", "threat to", "threatens to", "threatened to")
@@ -45,7 +45,10 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
 #: Headline words that report a refusal, not a development ("Tiraspol rejects gas offer").
 REFUSALS = ("rejects", "rejected", "turns down", "turned down", "refuses", "refused",
             "declines", "declined", "delays", "delayed", "pushes back", "postpones",
-            "postponed", "fail to", "fails to", "failed to")
+            "postponed", "blocks", "blocked", "stalls", "stalled", "vetoes", "vetoed")
+#: ... and headlines that report no result at all, whatever else they say.
+NO_RESULT = ("fail to", "fails to", "failed to", "without deal", "without a deal",
+             "without agreement", "without an agreement", "no deal")
 
 #: Headlines that report more of the same, not a change ("Italy keeps aid flowing",
 #: "Italy to keep sending arms"; not "... gas to keep heating on").
@@ -56,12 +59,15 @@ CONTINUATION = re.compile(
 #: Words that make the event after them background ("since Moscow cut off gas") or
 #: deny it ("no chance of a new agreement").
 BACKGROUND = frozenset({"since", "after", "when", "following", "amid", "as", "despite",
-                        "before", "until", "financed"})
+                        "before", "until", "ahead", "where", "financed", "paid"})
 NEGATIONS = frozenset({"no", "not", "never", "without", "nor", "didn't", "won't", "fail",
-                       "fails", "failed"})
+                       "fails", "failed", "refuses", "refused", "rejects", "rejected",
+                       "declines", "declined"})
 _CLAUSE_START = re.compile(r"[,;:()\n—–]|[.!?]\s|\b(?:that|which|but)\b")
 _PERFECT = re.compile(r"\b(?:has|have|had)\s+(?:\w+ly\s+)?\w+ed\b", re.IGNORECASE)
 NEGATION_SPAN = 7  # "no chance of a new transit agreement"
+#: Words that make the event word after them a thing ("protesters held signs").
+HELD = frozenset({"held", "holding", "carried", "carrying", "waved", "waving"})
 FOLLOWING_SPAN = 5
 #: Words after an event that date it before the story ("announced last October") or say
 #: it goes on as before ("deliveries continued normally").
@@ -291,7 +297,8 @@ def _told_as_news(term: str, text: str) -> bool:
         preceding = _WORD_RE.findall(text[: occurrence.start()].lower())
         after = _WORD_RE.findall(text[occurrence.end() :].lower())[:FOLLOWING_SPAN]
         if (BACKGROUND & set(_WORD_RE.findall(clause.lower()))
-                or NEGATIONS & set(preceding[-NEGATION_SPAN:]) or after[:1] == ["no"]):
+                or NEGATIONS & set(preceding[-NEGATION_SPAN:]) or after[:1] == ["no"]
+                or set(preceding[-1:]) & HELD):
             continue
         if EARLIER & set(after) or any(
                 word == "last" and following in LAST_WHAT
@@ -385,9 +392,13 @@ def judge(
     in_title = _event_kinds(rule, evidence.in_title, story.title)
     if title_hedge:
         return silent(f"the headline is a forecast ({title_hedge!r})")
-    refusal = next((r for r in REFUSALS if r in story.title.lower()), None)
-    if refusal and not _before(rule, story.title, story.title.lower().index(refusal)):
+    lowered = story.title.lower()
+    refusal = next((r for r in REFUSALS if r in lowered), None)
+    if refusal and not _before(rule, story.title, lowered.index(refusal)):
         return silent(f"the headline reports a refusal or a delay ({refusal!r})")
+    no_result = next((r for r in NO_RESULT if r in lowered), None)
+    if no_result:
+        return silent(f"the headline reports no result ({no_result!r})")
     events = in_title or (frozenset() if summary_hedge
                           else _event_kinds(rule, found, f"{story.title}\n{story.summary}"))
     if not events:
