@@ -271,6 +271,11 @@ _PEOPLE_NOUNS = _word_set(
     "troopers paratroopers civilians members"
 )
 _CAPTIVE_NOUNS = _word_set("prisoner prisoners captive captives")
+_LOST_AS = re.compile(
+    r"[ \t\u00a0]+(?:[A-Za-z-]+[ \t\u00a0]+){0,2}?(?P<measure>(?:killed|dead)[ \t\u00a0]+"
+    r"(?:or|and)[ \t\u00a0]+(?:wounded|injured)|killed|dead|wounded|injured)\b",
+    re.IGNORECASE,
+)
 _NOUN_PHRASE_WORDS = 5
 
 # -- who says so, and when ----------------------------------------------------------
@@ -588,6 +593,11 @@ class _Reader:
             if not _PEOPLE_NOUNS.intersection(w.lower() for w in words):
                 return None
             subject = subject or self._sufferer(quantity.start)
+            said = _LOST_AS.match(self.text, quantity.end)  # "lost 70 men killed or wounded"
+            if said is not None and said.group("measure"):
+                measure_word = _MEASURE.match(said.group("measure"))
+                if measure_word is not None and measure_word.lastgroup is not None:
+                    return _Reading(start, said.end(), measure_word.lastgroup, subject)
             # "lost 600 soldiers" may count the dead or every casualty: compare with either
             return _Reading(start, end, None, subject)
         return _Reading(start, end, measure, subject, owned_before=False)

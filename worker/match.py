@@ -36,7 +36,8 @@ RESTATEMENT_MIN_WORDS = 4  # three shared words ("Russia", "send", "gas") say li
 
 #: Words that make an event a forecast rather than news.
 HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is coming",
-          "next few days", "in days", "possible", "to discuss", "discusses", "expected to",
+          "next few days", "in days", "possible", "to discuss", "discusses", "offers to",
+          "expected to",
           "is set to", "are set to", "plans to", "planning to", "ready to", "to be announced",
           "be announced", "be unveiled", "be signed", "be sent", "to announce",
           "will announce", "to unveil", "will unveil", "braces for", "warns against",
@@ -45,15 +46,19 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
 #: Headline words that report a refusal, not a development ("Tiraspol rejects gas offer").
 REFUSALS = ("rejects", "rejected", "turns down", "turned down", "refuses", "refused",
             "declines", "declined", "delays", "delayed", "pushes back", "postpones",
-            "postponed", "blocks", "blocked", "stalls", "stalled", "vetoes", "vetoed")
-#: ... and headlines that report no result at all, whatever else they say.
+            "postponed", "blocks", "blocked", "stalls", "stalled", "vetoes", "vetoed",
+            "pauses", "paused", "freezes", "holds back", "scaled back", "scales back")
+#: ... headlines that report no result at all, whatever else they say,
 NO_RESULT = ("fail to", "fails to", "failed to", "without deal", "without a deal",
              "without agreement", "without an agreement", "no deal")
+#: ... and stories that say there is nothing agreed or nothing to tell yet.
+NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lacks agreement",
+               "not accepted", "no contract has been signed")
 
 #: Headlines that report more of the same, not a change ("Italy keeps aid flowing",
 #: "Italy to keep sending arms"; not "... gas to keep heating on").
 CONTINUATION = re.compile(
-    r"\b(?:keeps|continues|still|remains)\b|^[\w' -]{0,25}?\bto (?:keep|continue)\b",
+    r"\b(?:keeps|continues|still|remains|repeats)\b|^[\w' -]{0,25}?\bto (?:keep|continue)\b",
     re.IGNORECASE)
 
 #: Words that make the event after them background ("since Moscow cut off gas") or
@@ -65,14 +70,16 @@ NEGATIONS = frozenset({"no", "not", "never", "without", "nor", "didn't", "won't"
                        "declines", "declined"})
 _CLAUSE_START = re.compile(r"[,;:()\n—–]|[.!?]\s|\b(?:that|which|but)\b")
 _PERFECT = re.compile(r"\b(?:has|have|had)\s+(?:\w+ly\s+)?\w+ed\b", re.IGNORECASE)
+_IRREGULAR_PAST = re.compile(r"\b(?:fell|went|began|ran|rose|came|gave|took|sent|cut off)\b",
+                             re.IGNORECASE)
 NEGATION_SPAN = 7  # "no chance of a new transit agreement"
 #: Words that make the event word after them a thing ("protesters held signs").
 HELD = frozenset({"held", "holding", "carried", "carrying", "waved", "waving"})
 FOLLOWING_SPAN = 5
 #: Words after an event that date it before the story ("announced last October") or say
 #: it goes on as before ("deliveries continued normally").
-EARLIER = frozenset({"earlier", "previously", "ago", "continued", "continue", "continues",
-                     "normally", "unaffected"})
+EARLIER = frozenset({"earlier", "previously", "ago", "already", "continued", "continue",
+                     "continues", "normally", "unaffected"})
 LAST_WHAT = frozenset({"week", "month", "year", "spring", "summer", "autumn", "fall", "winter",
                        "january", "february", "march", "april", "may", "june", "july",
                        "august", "september", "october", "november", "december"})
@@ -278,8 +285,8 @@ def _occurrences(term: str, text: str) -> list[re.Match[str]]:
 
 def _done(terms: Iterable[str], text: str) -> bool:
     """Whether ``text`` tells one of the event ``terms``, or anything in the present
-    perfect, as done ("expired", "has extended")."""
-    return bool(_PERFECT.search(text)) or any(
+    perfect or a common irregular past, as done ("expired", "has extended", "fell")."""
+    return bool(_PERFECT.search(text) or _IRREGULAR_PAST.search(text)) or any(
         found.group().lower().endswith("ed")
         for term in terms for found in _occurrences(term, text))
 
@@ -298,7 +305,7 @@ def _told_as_news(term: str, text: str) -> bool:
         after = _WORD_RE.findall(text[occurrence.end() :].lower())[:FOLLOWING_SPAN]
         if (BACKGROUND & set(_WORD_RE.findall(clause.lower()))
                 or NEGATIONS & set(preceding[-NEGATION_SPAN:]) or after[:1] == ["no"]
-                or set(preceding[-1:]) & HELD):
+                or set(preceding[-1:]) & HELD or set(preceding[-1:]) & EARLIER):
             continue
         if EARLIER & set(after) or any(
                 word == "last" and following in LAST_WHAT
@@ -396,9 +403,10 @@ def judge(
     refusal = next((r for r in REFUSALS if r in lowered), None)
     if refusal and not _before(rule, story.title, lowered.index(refusal)):
         return silent(f"the headline reports a refusal or a delay ({refusal!r})")
-    no_result = next((r for r in NO_RESULT if r in lowered), None)
+    no_result = next((r for r in NO_RESULT if r in lowered), None) or next(
+        (r for r in NOTHING_YET if r in f"{lowered}\n{story.summary.lower()}"), None)
     if no_result:
-        return silent(f"the headline reports no result ({no_result!r})")
+        return silent(f"the story reports no result ({no_result!r})")
     events = in_title or (frozenset() if summary_hedge
                           else _event_kinds(rule, found, f"{story.title}\n{story.summary}"))
     if not events:
