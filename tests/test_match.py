@@ -223,7 +223,7 @@ def test_the_same_amount_from_another_donor_weeks_later_is_a_new_package(
     ("Trump pauses US military aid to Ukraine", "All deliveries are on hold.", "refusal"),
     ("Trump says US will send more defensive weapons to Ukraine",
      "The president gave no details of what would be sent.", "no result"),
-    ("US lifts pause on military aid to Ukraine",
+    ("US resumes military aid deliveries to Ukraine",
      "Washington said it would resume deliveries of weapons already approved.", "no event"),
     ("Tiraspol rejects EU-backed gas offer",
      "Transnistria turned down Chisinau's proposal to buy gas supplies on European markets.",
@@ -335,3 +335,22 @@ def test_a_story_not_about_whom_a_development_named_is_not_its_follow_up(
               "agreement expired.", 80, 1),
     )
     assert results == [["gas-deal"], ["gas-deal"]]
+
+
+@pytest.mark.parametrize(("title", "summary"), [
+    ("Azerbaijani gas starts flowing to Syria via Turkey",
+     "Deliveries through the Kilis-Aleppo pipeline will reach 3.4 million cubic metres a day."),
+    ("Gazprom and CNPC sign memorandum on Power of Siberia 2",
+     "The pipeline would carry 50 billion cubic metres a year of Russian gas to China."),
+    ("US lifts pause on military aid to Ukraine after Jeddah talks",
+     "Washington agreed to resume deliveries after Ukraine accepted a ceasefire proposal."),
+])
+def test_other_continents_gas_and_resumed_deliveries_stay_silent(
+        monitor: Monitor, title: str, summary: str) -> None:
+    assert fired(monitor, story(title, summary)) == [[]]
+
+
+def test_a_hyphenated_air_defense_package_is_a_package(monitor: Monitor) -> None:
+    item = story("UK signs £1.6 billion deal for 5,000 air-defense missiles for Ukraine",
+                 "UK Export Finance will pay for the missiles made in Belfast.")
+    assert fired(monitor, item) == [["aid-package"]]
