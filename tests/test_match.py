@@ -354,3 +354,18 @@ def test_a_hyphenated_air_defense_package_is_a_package(monitor: Monitor) -> None
     item = story("UK signs £1.6 billion deal for 5,000 air-defense missiles for Ukraine",
                  "UK Export Finance will pay for the missiles made in Belfast.")
     assert fired(monitor, item) == [["aid-package"]]
+
+
+def test_a_second_cargo_of_a_known_volume_is_another_delivery(monitor: Monitor) -> None:
+    # the article: DTEK's first US cargo, "approximately 100 million cubic meters of LNG"
+    item = story("Second US LNG cargo for Ukraine unloads at Klaipeda",
+                 "About 100 million cubic metres of US LNG will reach Ukraine, DTEK said, its "
+                 "second cargo after the December delivery.")
+    assert fired(monitor, item) == [["gas-deal"]]
+
+
+def test_an_event_under_a_condition_is_not_news(monitor: Monitor) -> None:
+    item = story("Moldova declares energy emergency",
+                 "Lawmakers gave the government powers to limit gas use if Russian supplies "
+                 "stop in January.")
+    assert fired(monitor, item) == [[]]

@@ -36,12 +36,15 @@ RESTATEMENT_MIN_WORDS = 4  # three shared words ("Russia", "send", "gas") say li
 
 #: Words that make an event a forecast rather than news.
 HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is coming",
-          "next few days", "in days", "possible", "to discuss", "discusses", "offers to",
-          "expected to",
+          "next few days", "in days", "possible", "risk to", "risk of", "to discuss",
+          "discusses", "offers to", "expected to",
           "is set to", "are set to", "plans to", "planning to", "ready to", "to be announced",
           "be announced", "be unveiled", "be signed", "be sent", "to announce",
           "will announce", "to unveil", "will unveil", "braces for", "warns against",
           "could ", "weighs ", "threat to", "threatens to", "threatened to")
+
+#: Headline words that count one more of a kind ("Second US LNG cargo reaches Ukraine").
+ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b", re.IGNORECASE)
 
 #: Headline words that report a refusal, not a development ("Tiraspol rejects gas offer").
 REFUSALS = ("rejects", "rejected", "turns down", "turned down", "refuses", "refused",
@@ -64,7 +67,8 @@ CONTINUATION = re.compile(
 #: Words that make the event after them background ("since Moscow cut off gas") or
 #: deny it ("no chance of a new agreement").
 BACKGROUND = frozenset({"since", "after", "when", "following", "amid", "as", "despite",
-                        "before", "until", "ahead", "where", "financed", "paid"})
+                        "before", "until", "ahead", "where", "if", "unless", "financed",
+                        "paid"})
 NEGATIONS = frozenset({"no", "not", "never", "without", "nor", "didn't", "won't", "fail",
                        "fails", "failed", "refuses", "refused", "rejects", "rejected",
                        "declines", "declined"})
@@ -420,6 +424,8 @@ def judge(
     comparable = [k for k in known if k.fact.kind in novelty.fact_kinds and (
         _within(story, k.published, novelty.follow_up_days)
         or _may_be_the_same(parties, _parties(rule, source_names(k.source_id))))]
+    if ANOTHER.search(story.title):
+        comparable = []  # "Second US LNG cargo": the same volume again is another delivery
     new_amounts = _new_facts(amounts, comparable)
     repeated = _repeat(amounts, comparable)
     if amounts and not new_amounts:
