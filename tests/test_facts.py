@@ -223,6 +223,8 @@ CASUALTY_CASES = [
      {"value": 30.0, "measure": "killed", "subject": "north_korean", "qualifier": "about"}),
     ("North Korean infantry lost around 70 men killed or wounded over two days.",
      {"value": 70.0, "measure": "killed_or_wounded", "subject": "north_korean"}),
+    ("Ukrainian paratroopers report 40-odd North Korean soldiers killed in Kursk",
+     {"value": 40.0, "measure": "killed", "qualifier": "about", "subject": "north_korean"}),
     # one soldier captured, without a number
     ("Ukraine captures North Korean soldier in Kursk, NIS confirms",
      {"value": 1.0, "measure": "captured", "subject": "north_korean"}),

@@ -369,3 +369,15 @@ def test_an_event_under_a_condition_is_not_news(monitor: Monitor) -> None:
                  "Lawmakers gave the government powers to limit gas use if Russian supplies "
                  "stop in January.")
     assert fired(monitor, item) == [[]]
+
+
+def test_a_pledge_at_the_contact_group_is_a_package(monitor: Monitor) -> None:
+    item = story("Germany pledges more than €2 billion for Ukraine at NATO Contact Group",
+                 "Pistorius said the package includes Patriot interceptors and radars.")
+    assert fired(monitor, item) == [["aid-package"]]
+
+
+def test_a_visit_to_talk_gas_is_not_a_deal(monitor: Monitor) -> None:
+    item = story("Fico meets Putin in Moscow to talk gas as transit deadline nears",
+                 "He said Russia remained willing to supply gas, but the route would close.")
+    assert fired(monitor, item) == [[]]

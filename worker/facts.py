@@ -122,6 +122,7 @@ _QUALIFIER_BEFORE = re.compile(
     r"|an\s+estimated|estimated|nearly|almost|near|close\s+to|up\s+to|as\s+many\s+as)[ \t\u00a0]+$",
     re.IGNORECASE,
 )
+_ODD_AFTER = re.compile(r"-odd\b", re.IGNORECASE)
 _NO_COUNT_BEFORE = re.compile(r"\b(?:no|any|every|each)[ \t\u00a0]+$", re.IGNORECASE)
 _MORE_AFTER = re.compile(r"(?:\+|[ \t\u00a0]*-?plus\b|[ \t\u00a0]+or[ \t\u00a0]+more\b)",
                          re.IGNORECASE)
@@ -156,6 +157,7 @@ _VERB_BEFORE = re.compile(
     r"|(?P<wounded>wound(?:ed|s|ing)|injur(?:ed|es|ing|e))"
     r"|(?P<captured>captur(?:ed|es|ing|e))"
     r"|(?P<taken>t(?:ook|aken|akes|aking))"  # "taken one North Korean soldier prisoner"
+    r"|(?P<dead>bodies[ \t\u00a0]+of)"  # "counted the bodies of more than 40 soldiers"
     r"|(?P<casualties>los(?:t|es|ing|e)))[ \t\u00a0]+$",
     re.IGNORECASE,
 )
@@ -477,6 +479,10 @@ class _Reader:
         if more is not None:
             qualifier = qualifier or "more_than"
             end = more.end()
+        odd = _ODD_AFTER.match(text, end)
+        if odd is not None:  # "40-odd soldiers"
+            qualifier = qualifier or "about"
+            end = odd.end()
         currency = None
         if groups["currency"]:
             currency = _CURRENCY_CODES[groups["currency"].strip().lower()]

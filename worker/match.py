@@ -37,7 +37,7 @@ RESTATEMENT_MIN_WORDS = 4  # three shared words ("Russia", "send", "gas") say li
 #: Words that make an event a forecast rather than news.
 HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is coming",
           "next few days", "in days", "possible", "risk to", "risk of", "to discuss",
-          "discusses", "offers to", "expected to",
+          "discusses", "to talk", "in talks", "holds talks", "offers to", "expected to",
           "is set to", "are set to", "plans to", "planning to", "ready to", "to be announced",
           "be announced", "be unveiled", "be signed", "be sent", "to announce",
           "will announce", "to unveil", "will unveil", "braces for", "warns against",
