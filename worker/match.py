@@ -80,8 +80,8 @@ NEGATION_SPAN = 7  # "no chance of a new transit agreement"
 #: Words that make the event word after them a thing ("protesters held signs").
 HELD = frozenset({"held", "holding", "carried", "carrying", "waved", "waving"})
 FOLLOWING_SPAN = 5
-#: Words after an event that date it before the story ("announced last October") or say
-#: it goes on as before ("deliveries continued normally").
+#: Words after an event (or right before it: "already approved") that date it before the
+#: story ("announced last October") or say it goes on as before ("continued normally").
 EARLIER = frozenset({"earlier", "previously", "ago", "already", "continued", "continue",
                      "continues", "normally", "unaffected"})
 LAST_WHAT = frozenset({"week", "month", "year", "spring", "summer", "autumn", "fall", "winter",
