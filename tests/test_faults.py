@@ -94,7 +94,10 @@ def test_redis_killed_and_restarted_loses_nothing_and_repeats_nothing(tmp_path: 
         deployment.redis.kill()
         deployment.redis.start()
         deployment.slack.status = 200
-        deployment.wait_for_alerts(2, 2, 60)
+        # A delivery task lost with Redis is queued again by the sweep once its grace has
+        # passed: up to worker.tasks' QUEUED_DELIVERY_GRACE + PENDING_SWEEP_SECONDS (60 s +
+        # 15 s), plus the supervised worker's restart.
+        deployment.wait_for_alerts(2, 2, 120)
         deployment.wait_for_polls(3)
         assert worker.alive and beat.alive
         assert_each_once(deployment, ["4,000", "5,200"])
