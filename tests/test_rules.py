@@ -139,6 +139,13 @@ def test_star_in_the_middle_is_quoted(tmp_path: Path) -> None:
     assert "'power *outage'" in _error(path).problem
 
 
+def test_headline_terms_may_bring_in_a_require_group_by_anchor(tmp_path: Path) -> None:
+    text = VALID.replace("  - [blackout, power outage*]", "  - &outage [blackout, power outage*]")
+    path = _rule_file(tmp_path, text + "novelty:\n  kind: any\n  headline: [*outage, [Grid]]\n")
+
+    assert load_rule(path).novelty.headline_terms() == ("blackout", "power outage*", "grid")
+
+
 def test_headline_terms_are_checked_like_other_terms(tmp_path: Path) -> None:
     path = _rule_file(tmp_path, VALID + "novelty:\n  kind: any\n  headline: [g*s]\n")
 

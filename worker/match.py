@@ -392,7 +392,7 @@ def judge(
     # not told before.
     if _is_explainer(story.title):
         return silent("the headline asks or explains rather than reports")
-    headline_terms = novelty.headline or tuple(term for group in rule.require for term in group)
+    headline_terms = novelty.headline_terms() or tuple(t for group in rule.require for t in group)
     if not any(term in evidence.in_title for term in headline_terms):
         return silent("the headline is about something else (none of "
                       + ("its headline terms)" if novelty.headline else "the rule's terms)"))

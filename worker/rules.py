@@ -28,6 +28,7 @@ A ``new-development`` rule names its kinds of event, each with its terms::
       follow_up_days: 10         # later stories on an alerted development stay silent
       common_names: [Ukraine, Russia]  # names that tell no two developments apart
       headline: [gas, lng]       # a development's headline names one of these
+                                 # (nested lists are flattened: [*a_require_group, [more]])
 """
 
 from __future__ import annotations
@@ -66,8 +67,13 @@ class Novelty(Record, frozen=True):
     # new-development: names every story on the thread carries ("Ukraine"), which
     # tell no two developments apart
     common_names: tuple[str, ...] = ()
-    # new-development: terms a development's headline names (default: any required term)
-    headline: tuple[str, ...] = ()
+    # new-development: terms a development's headline names (default: any required term);
+    # lists in it are flattened, so a YAML anchor can bring in a require group
+    headline: tuple[str | tuple[str, ...], ...] = ()
+
+    def headline_terms(self) -> tuple[str, ...]:
+        return tuple(term for entry in self.headline
+                     for term in ((entry,) if isinstance(entry, str) else entry))
 
     def event_terms(self) -> set[str]:
         return {term for terms in self.events.values() for term in terms}
@@ -88,7 +94,7 @@ class Rule(Record, frozen=True, kw_only=True):
         terms = {t for group in self.require for t in group}
         terms.update(self.exclude)
         terms.update(self.novelty.event_terms())
-        terms.update(self.novelty.headline)
+        terms.update(self.novelty.headline_terms())
         return terms
 
 
@@ -108,7 +114,7 @@ def _validate(rule: Rule, path: Path) -> Rule:
         ("require", [t for g in rule.require for t in g]),
         ("exclude", rule.exclude),
         ("novelty.events", sorted(rule.novelty.event_terms())),
-        ("novelty.headline", rule.novelty.headline),
+        ("novelty.headline", rule.novelty.headline_terms()),
     ):
         for term in terms:
             if not _normalise_term(term).rstrip("*"):
@@ -136,7 +142,7 @@ def _validate(rule: Rule, path: Path) -> Rule:
         exclude=tuple(_normalise_term(t) for t in rule.exclude),
         novelty=msgspec.structs.replace(novelty, events={
             kind: tuple(_normalise_term(t) for t in terms) for kind, terms in novelty.events.items()
-        }, headline=tuple(_normalise_term(t) for t in novelty.headline)),
+        }, headline=tuple(_normalise_term(t) for t in novelty.headline_terms())),
         source=source,
     )
 
