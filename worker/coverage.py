@@ -40,6 +40,16 @@ STOPWORDS = frozenset(STOPWORDS_EN)
 #: a country's words by the country ("Danish", "Copenhagen" → "denmark").
 NAME_PREFIX = 4
 COUNTRIES_FILE = Path(__file__).parent / "data" / "countries.txt"
+_NAME_RE = re.compile(r"[A-Za-z][\w'’-]*")
+_NOT_NAMES = STOPWORDS | {
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    # titles before a name ("Prime Minister Bart De Wever"), not names themselves
+    "president", "prime", "minister", "ministry", "secretary", "chancellor", "defence",
+    "defense", "foreign", "general", "chief", "leader", "spokesman", "spokeswoman", "deputy",
+    "head", "senator", "governor", "mr", "mrs", "ms", "dr",
+}
 
 
 def _load_countries(path: Path) -> dict[str, str]:
@@ -54,25 +64,15 @@ def _load_countries(path: Path) -> dict[str, str]:
 COUNTRY_OF = _load_countries(COUNTRIES_FILE)
 
 
-def headline_names(title: str, found: frozenset[str]) -> frozenset[str]:
-    """Those of ``found`` (an item's names) that its headline ``title`` names."""
-    return found & {name_key(word) for word in re.findall(r"[\w-]+", title)}
-
-
 def name_key(word: str) -> str:
     """How a name is compared: its country, else its first letters."""
     lowered = word.lower()
     return COUNTRY_OF.get(lowered.split("-")[0]) or lowered[:NAME_PREFIX]
-_NAME_RE = re.compile(r"[A-Za-z][\w'’-]*")
-_NOT_NAMES = STOPWORDS | {
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december",
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-    # titles before a name ("Prime Minister Bart De Wever"), not names themselves
-    "president", "prime", "minister", "ministry", "secretary", "chancellor", "defence",
-    "defense", "foreign", "general", "chief", "leader", "spokesman", "spokeswoman", "deputy",
-    "head", "senator", "governor", "mr", "mrs", "ms", "dr",
-}
+
+
+def headline_names(title: str, found: frozenset[str]) -> frozenset[str]:
+    """Those of ``found`` (an item's names) that its headline ``title`` names."""
+    return found & {name_key(word) for word in re.findall(r"[\w-]+", title)}
 
 
 class CoverageItem(Record, frozen=True):
