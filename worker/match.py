@@ -330,9 +330,10 @@ def _is_explainer(title: str) -> bool:
             or lowered.startswith(EXPLAINER_STARTS))
 
 
-def _hedge(text: str) -> str | None:
+def _first_in(text: str, phrases: Iterable[str]) -> str | None:
+    """The first of ``phrases`` that ``text`` contains, ignoring case."""
     lowered = text.lower()
-    return next((h for h in HEDGES if h in lowered), None)
+    return next((phrase for phrase in phrases if phrase in lowered), None)
 
 
 def judge(
@@ -399,16 +400,15 @@ def judge(
     continuation = CONTINUATION.search(story.title.replace("’", "'"))
     if continuation:
         return silent(f"the headline reports more of the same ({continuation.group()!r})")
-    title_hedge, summary_hedge = _hedge(story.title), _hedge(story.summary)
+    title_hedge, summary_hedge = _first_in(story.title, HEDGES), _first_in(story.summary, HEDGES)
     in_title = _event_kinds(rule, evidence.in_title, story.title)
     if title_hedge:
         return silent(f"the headline is a forecast ({title_hedge!r})")
-    lowered = story.title.lower()
-    refusal = next((r for r in REFUSALS if r in lowered), None)
-    if refusal and not _before(rule, story.title, lowered.index(refusal)):
+    refusal = _first_in(story.title, REFUSALS)
+    if refusal and not _before(rule, story.title, story.title.lower().index(refusal)):
         return silent(f"the headline reports a refusal or a delay ({refusal!r})")
-    no_result = next((r for r in NO_RESULT if r in lowered), None) or next(
-        (r for r in NOTHING_YET if r in f"{lowered}\n{story.summary.lower()}"), None)
+    no_result = (_first_in(story.title, NO_RESULT)
+                 or _first_in(f"{story.title}\n{story.summary}", NOTHING_YET))
     if no_result:
         return silent(f"the story reports no result ({no_result!r})")
     events = in_title or (frozenset() if summary_hedge

@@ -96,12 +96,11 @@ class Monitor:
                       published=item.published, summary=" ".join(item.sentences))
         self._fingerprints[item.id] = fingerprint(story)
         self._developments = [d for d in self._developments if d.story_id != item.id]
+        item_names = self.coverage.names_of(item.id)
         self._developments.extend(
             Development(rule_id=rule_id, story_id=item.id, title=item.title,
                         events=frozenset(events), published=item.published,
-                        names=self.coverage.names_of(item.id),
-                        headline_names=headline_names(item.title,
-                                                      self.coverage.names_of(item.id)))
+                        names=item_names, headline_names=headline_names(item.title, item_names))
             for rule_id, events in item.developments.items()
         )
 
