@@ -169,6 +169,8 @@ CASUALTY_CASES = [
      {"value": 500.0, "subject": "north_korean", "period": "in one week"}),
     ("The Pentagon said 40 of Pyongyang's troops were missing.",
      {"value": 40.0, "measure": "missing", "subject": "north_korean"}),
+    ("Some 120 North Korean troops were unaccounted for after the fighting.",
+     {"value": 120.0, "measure": "missing", "qualifier": "about", "subject": "north_korean"}),
     ("Some 200 Pyongyang's soldiers were captured.",
      {"value": 200.0, "measure": "captured", "qualifier": "about", "subject": "north_korean"}),
     ("Seventeen civilians also wounded in the strike.",

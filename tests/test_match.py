@@ -139,11 +139,21 @@ def test_the_same_story_from_another_outlet_is_listed_not_alerted(monitor: Monit
 @pytest.mark.parametrize("title", [
     "Moldova faces energy crisis as flow of Russian gas ends",
     "Austria says gas supply is secure despite end of Ukraine transit",
-    "Breakaway region without heat since Moscow cut off gas supplies",
 ])
 def test_an_event_told_as_background_is_not_a_development(monitor: Monitor, title: str) -> None:
     assert fired(monitor, story(title)) == [[]]
     assert "no event" in reasons(monitor, story(title))["gas-deal"]
+
+
+@pytest.mark.parametrize("title", [
+    "Breakaway region without heat since Moscow cut off gas supplies",
+    "Radiators warm again in Tiraspol after gas loan",
+])
+def test_a_headline_naming_the_matter_only_as_background_reports_a_consequence(
+        monitor: Monitor, title: str) -> None:
+    summary = "Homes began receiving heat after the first gas volumes arrived."
+    assert fired(monitor, story(title, summary)) == [[]]
+    assert "only as background" in reasons(monitor, story(title, summary))["gas-deal"]
 
 
 def test_the_same_event_told_as_news_is_one(monitor: Monitor) -> None:
@@ -381,3 +391,30 @@ def test_a_visit_to_talk_gas_is_not_a_deal(monitor: Monitor) -> None:
     item = story("Fico meets Putin in Moscow to talk gas as transit deadline nears",
                  "He said Russia remained willing to supply gas, but the route would close.")
     assert fired(monitor, item) == [[]]
+
+
+def test_two_deals_whose_headlines_name_different_companies_are_two(
+        monitor: Monitor) -> None:
+    # Both are Greek and about US LNG, but each headline names a company the other
+    # story never does: two agreements, not one told twice.
+    results = fired(
+        monitor,
+        story("Greek-led Atlantic-See signs 20-year US LNG deal with Venture Global",
+              "The joint venture will buy US LNG for southeastern Europe and Ukraine."),
+        story("Naftogaz and Greece's DEPA sign deal for US LNG this winter",
+              "The agreement covers deliveries of US LNG through the Vertical Corridor.", 48, 1),
+        story("Orban wins US sanctions exemption for Russian gas, agrees to buy US LNG",
+              "Budapest secured an exemption and would buy US LNG.", 72, 2),
+    )
+    assert results == [["gas-deal"], ["gas-deal"], ["gas-deal"]]
+
+
+def test_an_energy_purchase_deal_is_a_gas_deal_and_emergency_powers_are_not(
+        monitor: Monitor) -> None:
+    assert fired(monitor, story(
+        "EU agrees to buy $750 billion of US energy under trade deal",
+        "The deal commits the EU to purchase US LNG, oil and nuclear fuel.")) == [["gas-deal"]]
+    emergency = story("Moldova's parliament approves 60-day energy state of emergency",
+                      "Lawmakers approved powers to ration gas if Russian supplies stop.")
+    assert fired(monitor, emergency) == [[]]
+    assert "excluded" in reasons(monitor, emergency)["gas-deal"]

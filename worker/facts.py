@@ -47,7 +47,8 @@ def _word_set(words: str) -> frozenset[str]:
 
 _CASUALTY_HINTS = (
     "kill", "dead", "death", "died", "wound", "injur", "hurt", "casualt", "captur",
-    "missing", "loss", "lost", "toll", "fatalit", "slain", "prisoner", "captive", "alive",
+    "missing", "unaccounted", "loss", "lost", "toll", "fatalit", "slain", "prisoner", "captive",
+    "alive",
 )
 _MONEY_HINTS = ("$", "€", "£", "usd", "eur", "gbp", "dollar", "sterling")
 _GAS_HINTS = ("cubic", "bcm", "mcm", "tcm", "m3", "m³", "cu m", "cu. m")
@@ -147,7 +148,7 @@ _MEASURE = re.compile(
      |(?P<wounded>wounded|injured|hurt|injuries)
      |(?P<casualties>casualties|losses)
      |(?P<captured>captured|taken\s+(?:as\s+)?prisoners?|taken\s+captive)
-     |(?P<missing>missing)
+     |(?P<missing>missing|unaccounted\s+for)
     )\b""",
     re.IGNORECASE | re.VERBOSE,
 )

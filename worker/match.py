@@ -25,7 +25,7 @@ from itertools import pairwise
 
 import ahocorasick
 
-from worker.coverage import name_key, names, tokens
+from worker.coverage import headline_names, name_key, names, tokens
 from worker.facts import closest_known, format_fact, same_figure
 from worker.records import Change, EarlierItem, Fact, KnownFact, Match, Record, Story
 from worker.rules import NoveltyKind, Rule
@@ -236,6 +236,7 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
     """
     if not earlier:
         return None
+    headline_parties = headline_names(story.title, parties)
     best = earlier[0].score
     closest = [item for item in earlier[:FOLLOW_UP_RANKS] if item.score >= FOLLOW_UP_SCORE * best]
     for development in developments:
@@ -246,6 +247,8 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
         led_by = _parties(rule, development.headline_names)
         if led_by and not led_by & parties:
             continue  # the story is not about whom the development's headline named
+        if led_by - parties and headline_parties - _parties(rule, development.names):
+            continue  # each headline names someone the other story never does
         if not _within(story, development.published, rule.novelty.follow_up_days):
             continue
         if any(item.id == development.story_id for item in closest):
@@ -304,10 +307,9 @@ def _told_as_news(term: str, text: str) -> bool:
     announced last October" do not. "Year-end" is not "end".
     """
     for occurrence in _occurrences(term, text):
-        clause = _CLAUSE_START.split(text[: occurrence.start()])[-1]
         preceding = _WORD_RE.findall(text[: occurrence.start()].lower())
         after = _WORD_RE.findall(text[occurrence.end() :].lower())[:FOLLOWING_SPAN]
-        if (BACKGROUND & set(_WORD_RE.findall(clause.lower()))
+        if (_in_background(text, occurrence.start())
                 or NEGATIONS & set(preceding[-NEGATION_SPAN:]) or after[:1] == ["no"]
                 or set(preceding[-1:]) & HELD or set(preceding[-1:]) & EARLIER):
             continue
@@ -317,6 +319,12 @@ def _told_as_news(term: str, text: str) -> bool:
             continue
         return True
     return False
+
+
+def _in_background(text: str, position: int) -> bool:
+    """Whether ``position`` in ``text`` is in a background clause ("after the gas loan")."""
+    clause = _CLAUSE_START.split(text[:position])[-1]
+    return bool(BACKGROUND & set(_WORD_RE.findall(clause.lower())))
 
 
 def _event_kinds(rule: Rule, found: frozenset[str], text: str) -> frozenset[str]:
@@ -394,9 +402,14 @@ def judge(
     if _is_explainer(story.title):
         return silent("the headline asks or explains rather than reports")
     headline_terms = novelty.headline_terms() or tuple(t for group in rule.require for t in group)
-    if not any(term in evidence.in_title for term in headline_terms):
+    in_headline = [term for term in headline_terms if term in evidence.in_title]
+    if not in_headline:
         return silent("the headline is about something else (none of "
                       + ("its headline terms)" if novelty.headline else "the rule's terms)"))
+    if all(_in_background(story.title, found.start())
+           for term in in_headline for found in _occurrences(term, story.title)):
+        # "Radiators warm again in Tiraspol after gas loan" reports a consequence.
+        return silent(f"the headline names {in_headline[0]!r} only as background")
     continuation = CONTINUATION.search(story.title.replace("’", "'"))
     if continuation:
         return silent(f"the headline reports more of the same ({continuation.group()!r})")
