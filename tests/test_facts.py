@@ -171,6 +171,14 @@ CASUALTY_CASES = [
      {"value": 40.0, "measure": "missing", "subject": "north_korean"}),
     ("Some 120 North Korean troops were unaccounted for after the fighting.",
      {"value": 120.0, "measure": "missing", "qualifier": "about", "subject": "north_korean"}),
+    # the only side a text names owns its unowned soldiers; Kim speaks for North Korea
+    ("Kim Unveils Portraits of 101 Soldiers Killed in Kursk\nState TV showed Kim Jong Un "
+     "before portraits of 101 soldiers who fought in Russia.",
+     {"value": 101.0, "measure": "killed", "subject": "north_korean"}),
+    ("Pyongyang honours portraits of about a hundred fallen",
+     {"value": 100.0, "measure": "dead", "subject": "north_korean"}),
+    ("North Korean troops attacked as Ukraine's brigade lost 12 soldiers.",
+     {"value": 12.0, "subject": "ukrainian"}),
     ("Some 200 Pyongyang's soldiers were captured.",
      {"value": 200.0, "measure": "captured", "qualifier": "about", "subject": "north_korean"}),
     ("Seventeen civilians also wounded in the strike.",

@@ -32,6 +32,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
 
+import msgspec
+
 from worker.records import Change, Fact, FactKind, KnownFact
 
 __all__ = ["closest_known", "describe_change", "extract_facts", "format_fact", "same_figure"]
@@ -47,8 +49,8 @@ def _word_set(words: str) -> frozenset[str]:
 
 _CASUALTY_HINTS = (
     "kill", "dead", "death", "died", "wound", "injur", "hurt", "casualt", "captur",
-    "missing", "unaccounted", "loss", "lost", "toll", "fatalit", "slain", "prisoner", "captive",
-    "alive",
+    "missing", "unaccounted", "loss", "lost", "toll", "fatalit", "fallen", "slain", "prisoner",
+    "captive", "alive",
 )
 _MONEY_HINTS = ("$", "€", "£", "usd", "eur", "gbp", "dollar", "sterling")
 _GAS_HINTS = ("cubic", "bcm", "mcm", "tcm", "m3", "m³", "cu m", "cu. m")
@@ -144,7 +146,7 @@ _MEASURE = re.compile(
       (?P<killed_or_wounded>(?:killed|dead)\s+(?:or|and|&)\s+(?:wounded|injured)
                            |(?:wounded|injured)\s+(?:or|and|&)\s+(?:killed|dead))
      |(?P<killed>killed|slain)
-     |(?P<dead>dead|died|deaths|fatalities|lost\s+their\s+lives)
+     |(?P<dead>dead|died|deaths|fatalities|fallen|lost\s+their\s+lives)
      |(?P<wounded>wounded|injured|hurt|injuries)
      |(?P<casualties>casualties|losses)
      |(?P<captured>captured|taken\s+(?:as\s+)?prisoners?|taken\s+captive)
@@ -245,6 +247,7 @@ _ATTACK_ON = re.compile(
     + _SUBJECT.pattern,
     re.IGNORECASE,
 )
+_KIM = re.compile(r"\bKim\s+Jong[\s-]+Un\b")  # North Korea's leader speaks for its side
 _SAME_LIST = re.compile(
     r"[ \t\u00a0]*[,;]?[ \t\u00a0]*"
     r"(?:(?:and|including|among\s+them|of\s+(?:whom|them))[ \t\u00a0]+)?$"
@@ -405,6 +408,11 @@ def extract_facts(text: str) -> tuple[Fact, ...]:
                 previous = (fact.end, fact.fact.subject)
     if want_casualties:
         facts.extend(_single_captures(text, facts))
+        side = reader.only_side()
+        if side is not None:
+            facts = [msgspec.structs.replace(fact, subject=side)
+                     if fact.kind is FactKind.CASUALTY and fact.subject is None else fact
+                     for fact in facts]
     return _merge_repeats(facts)
 
 
@@ -659,14 +667,31 @@ class _Reader:
         return owner
 
     def _owner_between(self, start: int, end: int) -> str | None:
+        return next(reversed(self._owners(start, end)), None)
+
+    def _owners(self, start: int, end: int) -> list[str]:
+        """The sides named between ``start`` and ``end`` as owners, not places or speakers."""
         text = self.text
-        for owner in reversed(list(_SUBJECT.finditer(text, start, end))):
-            if (_PLACE_BEFORE.search(text, max(start, owner.start() - 12), owner.start())
+        return [owner.lastgroup for owner in _SUBJECT.finditer(text, start, end)
+                if owner.lastgroup and not (
+                    _PLACE_BEFORE.search(text, max(start, owner.start() - 12), owner.start())
                     or _PLACE_AFTER.match(text, owner.end())
-                    or _SPEAKER_AFTER.match(text, owner.end())):
-                continue
-            return owner.lastgroup
-        return None
+                    or _SPEAKER_AFTER.match(text, owner.end()))]
+
+    def only_side(self) -> str | None:
+        """The one fighting side the whole text names, if it names only one: whose
+        the soldiers are when no sentence says ("Kim honours portraits of 101 soldiers
+        killed")."""
+        # A place counts ("20 killed in a strike on Kyiv"), but for Russia, where the
+        # North Korean troops fight.
+        sides = {side.lastgroup for side in _SUBJECT.finditer(self.text) if side.lastgroup
+                 and not _SPEAKER_AFTER.match(self.text, side.end())
+                 and not (side.lastgroup == "russian" and _PLACE_BEFORE.search(
+                     self.text, max(0, side.start() - 12), side.start()))}
+        sides.discard("civilians")
+        if _KIM.search(self.text):
+            sides.add("north_korean")
+        return sides.pop() if len(sides) == 1 else None
 
     def _attacked(self, sentence_start: int, position: int) -> str | None:
         """Whose, when the killing verb's subject is an attack on them: "a rocket strike
