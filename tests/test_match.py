@@ -418,3 +418,13 @@ def test_an_energy_purchase_deal_is_a_gas_deal_and_emergency_powers_are_not(
                       "Lawmakers approved powers to ration gas if Russian supplies stop.")
     assert fired(monitor, emergency) == [[]]
     assert "excluded" in reasons(monitor, emergency)["gas-deal"]
+
+
+def test_a_volume_our_article_told_of_another_party_is_no_repeat(monitor: Monitor) -> None:
+    # Our article's 100 million m³ is DTEK's US LNG cargo; Hungary's is another deal.
+    hungary = story("Hungary's MVM signs deal for Azerbaijani gas deliveries in 2025",
+                    "MVM said SOCAR would supply about 100 million m3 this year.")
+    assert fired(monitor, hungary) == [["gas-deal"]]
+    dtek = story("DTEK confirms US LNG cargo of about 100 million cubic metres",
+                 "The shipment bought by DTEK reached Ukraine.")
+    assert "repeats a known figure" in reasons(monitor, dtek)["gas-deal"]

@@ -203,6 +203,7 @@ class Coverage:
         self._sentence_owner: list[int] = []
         self._sentences: list[str] = []
         self._names: dict[str, frozenset[str]] = {}
+        self._fact_names: dict[tuple[str, str], frozenset[str]] = {}
         self.extend(items)
 
     def __len__(self) -> int:
@@ -221,6 +222,8 @@ class Coverage:
             else:
                 self.items[self.items.index(old)] = item
                 self._names.pop(item.id, None)
+                self._fact_names = {key: found for key, found in self._fact_names.items()
+                                    if key[0] != item.id}
             self._index = None  # rebuilt lazily; coverage changes rarely (once per alert)
 
     def known_facts(self, exclude: str | None = None) -> list[KnownFact]:
@@ -239,6 +242,19 @@ class Coverage:
             self._names[item_id] = (names("\n".join((item.title, *item.sentences)))
                                     if item else frozenset())
         return self._names[item_id]
+
+    def names_told_with(self, known: KnownFact) -> frozenset[str]:
+        """Whom a known figure is about: every name of a story alerted as a development
+        (it tells one), else those of the sentences reporting the figure ("DTEK" for the
+        100 million m³ in our article, which tells several threads)."""
+        key = (known.source_id, known.fact.text)
+        if key not in self._fact_names:
+            item = self._by_id.get(known.source_id)
+            told = [sentence for sentence in (item.title, *item.sentences)
+                    if known.fact.text in sentence] if item and not item.developments else []
+            self._fact_names[key] = (names("\n".join(told)) if told
+                                     else self.names_of(known.source_id))
+        return self._fact_names[key]
 
     def _build(self) -> bm25s.BM25:
         corpus: list[list[str]] = []

@@ -353,13 +353,14 @@ def judge(
     earlier: Sequence[EarlierItem],
     developments: Sequence[Development] = (),
     articles: frozenset[str] = frozenset(),
-    source_names: Callable[[str], frozenset[str]] = lambda item_id: frozenset(),
+    names_told_with: Callable[[KnownFact], frozenset[str]] = lambda known: frozenset(),
 ) -> Verdict:
     """Whether ``rule`` fires on ``story``, and why (or why not).
 
     ``earlier`` is the coverage the story follows, ranked; ``developments``
     those already alerted; ``articles`` the ids of our own earlier articles;
-    ``source_names`` the names in a coverage item, by id.
+    ``names_told_with`` the names told with a known figure (see
+    ``Coverage.names_told_with``).
     """
     found = evidence.found
     terms = rule_terms_hit(rule, found)
@@ -431,12 +432,13 @@ def judge(
         return silent(f"terms {', '.join(terms)} but no event{hedged}")
     amounts = [f for f in facts if f.kind in novelty.fact_kinds]
     # The same amount is the same development within the follow-up window (outlets
-    # name the donor differently); after it, only if told of the same parties
-    # (Belgium's €1 billion is not Spain's of weeks before).
+    # name the donor differently); after it, or in our undated articles, only if told
+    # of the same parties (Belgium's €1 billion is not Spain's of weeks before; Hungary's
+    # 100 million m³ is not the 100 million m³ DTEK received).
     parties = story_parties(rule, story)
     comparable = [k for k in known if k.fact.kind in novelty.fact_kinds and (
-        _within(story, k.published, novelty.follow_up_days)
-        or _may_be_the_same(parties, _parties(rule, source_names(k.source_id))))]
+        (k.published is not None and _within(story, k.published, novelty.follow_up_days))
+        or _may_be_the_same(parties, _parties(rule, names_told_with(k))))]
     if ANOTHER.search(story.title):
         comparable = []  # "Second US LNG cargo": the same volume again is another delivery
     new_amounts = _new_facts(amounts, comparable)

@@ -128,7 +128,7 @@ class Monitor:
         alerts: list[Alert] = []
         for rule in candidates:
             verdict = judge(rule, story, facts, evidence, known, earlier, developments,
-                            self.article_ids, self.coverage.names_of)
+                            self.article_ids, self.coverage.names_told_with)
             if verdict.match is not None and duplicate is not None and not verdict.match.changes:
                 # The same story from another outlet: listed on that alert, unless it
                 # brings a new figure.
