@@ -179,6 +179,12 @@ CASUALTY_CASES = [
      {"value": 100.0, "measure": "dead", "subject": "north_korean"}),
     ("North Korean troops attacked as Ukraine's brigade lost 12 soldiers.",
      {"value": 12.0, "subject": "ukrainian"}),
+    # soldiers' jargon, and a figure quoted as said
+    ("A Ukrainian drone unit said it had eliminated 25 North Korean soldiers",
+     {"value": 25.0, "measure": "killed", "subject": "north_korean"}),
+    ("Zelensky says 'about 4,000' North Korean troops killed or wounded",
+     {"value": 4000.0, "measure": "killed_or_wounded", "qualifier": "about",
+      "subject": "north_korean"}),
     ("Some 200 Pyongyang's soldiers were captured.",
      {"value": 200.0, "measure": "captured", "qualifier": "about", "subject": "north_korean"}),
     ("Seventeen civilians also wounded in the strike.",

@@ -428,3 +428,39 @@ def test_a_volume_our_article_told_of_another_party_is_no_repeat(monitor: Monito
     dtek = story("DTEK confirms US LNG cargo of about 100 million cubic metres",
                  "The shipment bought by DTEK reached Ukraine.")
     assert "repeats a known figure" in reasons(monitor, dtek)["gas-deal"]
+
+
+@pytest.mark.parametrize(("title", "summary"), [
+    ("Brussels adopts phase-out of Russian LNG",
+     "The Council adopted the regulation that bans Russian LNG under short-term contracts."),
+    ("Greece and Ukraine ink LNG supply pact",
+     "DEPA and Naftogaz will ship US LNG via the Vertical Corridor this winter."),
+    ("Slovakia's SPP gets first gas via TurkStream after Ukraine halt",
+     "The company said volumes were arriving via Hungary."),
+])
+def test_gas_developments_in_other_words_alert(monitor: Monitor, title: str,
+                                               summary: str) -> None:
+    assert fired(monitor, story(title, summary)) == [["gas-deal"]]
+
+
+@pytest.mark.parametrize(("title", "summary"), [
+    ("Canada to donate 50 armoured vehicles to Ukraine", "Ottawa will also fund training."),
+    ("Denmark allocates 1.3 billion kroner for weapons for Ukraine",
+     "The money will buy artillery and drones."),
+    ("Sweden's 18th military support package for Ukraine worth SEK 1.4 billion",
+     "The package includes boats and ammunition."),
+])
+def test_packages_announced_in_other_words_alert(monitor: Monitor, title: str,
+                                                 summary: str) -> None:
+    assert fired(monitor, story(title, summary)) == [["aid-package"]]
+
+
+@pytest.mark.parametrize(("title", "summary"), [
+    ("Hungary and Slovakia reject EU plan to phase out Russian gas",
+     "Budapest and Bratislava said they would oppose the plan."),
+    ("EU imported record volume of Russian LNG in 2024",
+     "Shipments rose to 17.5 million tonnes, according to ship-tracking data."),
+])
+def test_reactions_and_statistics_on_gas_stay_silent(monitor: Monitor, title: str,
+                                                     summary: str) -> None:
+    assert fired(monitor, story(title, summary)) == [[]]

@@ -48,9 +48,9 @@ def _word_set(words: str) -> frozenset[str]:
 # -- quick checks: a story without any of these has no fact of that kind ------
 
 _CASUALTY_HINTS = (
-    "kill", "dead", "death", "died", "wound", "injur", "hurt", "casualt", "captur",
-    "missing", "unaccounted", "loss", "lost", "toll", "fatalit", "fallen", "slain", "prisoner",
-    "captive", "alive",
+    "kill", "eliminat", "neutrali", "dead", "death", "died", "wound", "injur", "hurt",
+    "casualt", "captur", "missing", "unaccounted", "loss", "lost", "toll", "fatalit", "fallen",
+    "slain", "prisoner", "captive", "alive",
 )
 _MONEY_HINTS = ("$", "€", "£", "usd", "eur", "gbp", "dollar", "sterling")
 _GAS_HINTS = ("cubic", "bcm", "mcm", "tcm", "m3", "m³", "cu m", "cu. m")
@@ -130,6 +130,8 @@ _NO_COUNT_BEFORE = re.compile(r"\b(?:no|any|every|each)[ \t\u00a0]+$", re.IGNORE
 _MORE_AFTER = re.compile(r"(?:\+|[ \t\u00a0]*-?plus\b|[ \t\u00a0]+or[ \t\u00a0]+more\b)",
                          re.IGNORECASE)
 
+_QUOTE_AT_NUMBER = re.compile(r"(?<=\d)[\"'’”](?=\s)|(?<=\s)[\"'‘“](?=\d)")
+
 _MONTHS = (
     "January|February|March|April|May|June|July|August|September|October|November|December"
     "|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept|Sep|Oct|Nov|Dec"
@@ -156,7 +158,8 @@ _MEASURE = re.compile(
 )
 # Verb first: "killed at least 63", "lost 430,000 soldiers".
 _VERB_BEFORE = re.compile(
-    r"\b(?:(?P<killed>kill(?:ed|s|ing)?|claim(?:ed|s|ing)?\s+the\s+lives\s+of)"
+    r"\b(?:(?P<killed>kill(?:ed|s|ing)?|claim(?:ed|s|ing)?\s+the\s+lives\s+of"
+    r"|eliminat(?:ed|es|ing|e)|neutrali[sz](?:ed|es|ing|e))"
     r"|(?P<wounded>wound(?:ed|s|ing)|injur(?:ed|es|ing|e))"
     r"|(?P<captured>captur(?:ed|es|ing|e))"
     r"|(?P<taken>t(?:ook|aken|akes|aking))"  # "taken one North Korean soldier prisoner"
@@ -378,6 +381,7 @@ def extract_facts(text: str) -> tuple[Fact, ...]:
         return ()
     if "&" in text:  # entities left by a feed ("South Korea&#039;s") hide words
         text = html.unescape(text)
+    text = _QUOTE_AT_NUMBER.sub(" ", text)  # "'about 4,000' troops killed" reads on
     reader = _Reader(text)
     facts: list[Fact] = []
     previous: tuple[int, str | None] | None = None  # end and subject of the last casualty

@@ -47,8 +47,9 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
 ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b", re.IGNORECASE)
 
 #: Headline words that report a refusal, not a development ("Tiraspol rejects gas offer").
-REFUSALS = ("rejects", "rejected", "turns down", "turned down", "refuses", "refused",
-            "declines", "declined", "delays", "delayed", "pushes back", "postpones",
+#: (Matched inside words: "reject" finds "rejects" and "rejected".)
+REFUSALS = ("reject", "turns down", "turned down", "refuse", "declines", "declined", "oppose",
+            "challenge", "delays", "delayed", "pushes back", "postpones",
             "postponed", "blocks", "blocked", "stalls", "stalled", "vetoes", "vetoed",
             "pauses", "paused", "freezes", "holds back", "scaled back", "scales back")
 #: ... headlines that report no result at all, whatever else they say,
