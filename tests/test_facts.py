@@ -185,6 +185,11 @@ CASUALTY_CASES = [
     ("Zelensky says 'about 4,000' North Korean troops killed or wounded",
      {"value": 4000.0, "measure": "killed_or_wounded", "qualifier": "about",
       "subject": "north_korean"}),
+    ("Zelensky repeats that more than 3,000 North Koreans have been killed or hurt",
+     {"value": 3000.0, "measure": "killed_or_wounded", "subject": "north_korean"}),
+    ("Kim Unveils Portraits Of 101 Soldiers Killed Fighting For Russia\nState television "
+     "showed Kim Jong Un before photographs of the fallen.",
+     {"value": 101.0, "measure": "killed", "subject": "north_korean"}),
     ("Some 200 Pyongyang's soldiers were captured.",
      {"value": 200.0, "measure": "captured", "qualifier": "about", "subject": "north_korean"}),
     ("Seventeen civilians also wounded in the strike.",

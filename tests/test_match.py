@@ -449,6 +449,11 @@ def test_gas_developments_in_other_words_alert(monitor: Monitor, title: str,
      "The money will buy artillery and drones."),
     ("Sweden's 18th military support package for Ukraine worth SEK 1.4 billion",
      "The package includes boats and ammunition."),
+    ("Biden Announces Nearly $2.5 Billion More for Ukraine's Military",
+     "The package pairs weapons drawn from US stocks with contracts for air defense."),
+    ("Oslo more than doubles this year's Ukraine support to NOK 85 billion",
+     "Most of the allocation goes to military support, including air defence, the rest to "
+     "humanitarian needs."),
 ])
 def test_packages_announced_in_other_words_alert(monitor: Monitor, title: str,
                                                  summary: str) -> None:
@@ -464,3 +469,28 @@ def test_packages_announced_in_other_words_alert(monitor: Monitor, title: str,
 def test_reactions_and_statistics_on_gas_stay_silent(monitor: Monitor, title: str,
                                                      summary: str) -> None:
     assert fired(monitor, story(title, summary)) == [[]]
+
+
+def test_a_deal_of_another_buyer_with_the_same_seller_is_another_development(
+        monitor: Monitor) -> None:
+    # Slovakia's SPP is named in its headline and never in Naftogaz's deal with SOCAR.
+    results = fired(
+        monitor,
+        story("Naftogaz signs first supply deal with Azerbaijan's SOCAR",
+              "Ukraine's Naftogaz agreed test deliveries of Azerbaijani gas."),
+        story("SPP agrees trial deliveries of Azerbaijani gas with SOCAR",
+              "Slovakia's gas supplier signed an agreement with SOCAR for test volumes.", 96, 1),
+    )
+    assert results == [["gas-deal"], ["gas-deal"]]
+
+
+def test_a_repeated_amount_ties_a_story_to_its_package_whatever_its_headline_names(
+        monitor: Monitor) -> None:
+    results = fired(
+        monitor,
+        story("Austin announces $500 million in new weapons for Ukraine at Ramstein",
+              "The drawdown includes air defence missiles."),
+        story("Pentagon's last Ukraine package under Biden: air defence missiles and F-16 support",
+              "The $500 million drawdown leaves about $3.8 billion in authority unused.", 3, 1),
+    )
+    assert results == [["aid-package"], []]

@@ -145,8 +145,8 @@ _PERCENT_AFTER = re.compile(r"[ \t\u00a0]*(?:%|percent\b|per[ \t\u00a0]+cent\b)"
 
 _MEASURE = re.compile(
     r"""(?:
-      (?P<killed_or_wounded>(?:killed|dead)\s+(?:or|and|&)\s+(?:wounded|injured)
-                           |(?:wounded|injured)\s+(?:or|and|&)\s+(?:killed|dead))
+      (?P<killed_or_wounded>(?:killed|dead)\s+(?:or|and|&)\s+(?:wounded|injured|hurt)
+                           |(?:wounded|injured|hurt)\s+(?:or|and|&)\s+(?:killed|dead))
      |(?P<killed>killed|slain)
      |(?P<dead>dead|died|deaths|fatalities|fallen|lost\s+their\s+lives)
      |(?P<wounded>wounded|injured|hurt|injuries)
@@ -169,7 +169,7 @@ _VERB_BEFORE = re.compile(
 )
 # Total first: "Casualties among North Koreans 'have surpassed 3,000'".
 _TOTAL_BEFORE = re.compile(
-    r"""\b(?:(?P<casualties>casualties|losses|(?:killed|dead)\s+(?:and|or)\s+(?:wounded|injured))
+    r"""\b(?:(?P<casualties>casualties|losses|(?:killed|dead)\s+(?:and|or)\s+(?:wounded|injured|hurt))
        |(?P<dead>death\s+toll|toll|deaths|fatalities))\b
     (?P<between>[^\d.;:!?\n]{0,60}?)
     \b(?P<verb>surpass(?:es|ed)?|exceed(?:s|ed)?|tops|topped|pass(?:es|ed)?|reach(?:es|ed)?
@@ -235,10 +235,12 @@ _CLAUSE_BREAK = re.compile(
     r"[;:]|\b(?:as|while|after|when|because|since|but|although|though|whereas)\b",
     re.IGNORECASE,
 )
+_PLACE_WORDS = r"in|into|inside|to|from|across|near|over|on|of"
 _PLACE_BEFORE = re.compile(
-    r"\b(?:in|into|inside|to|from|across|near|over|on|of)[ \t\u00a0]+(?:the[ \t\u00a0]+)?$",
-    re.IGNORECASE,
-)
+    rf"\b(?:{_PLACE_WORDS})[ \t\u00a0]+(?:the[ \t\u00a0]+)?$", re.IGNORECASE)
+# ... or whom the North Korean troops fight for ("killed fighting for Russia")
+_FOR_OR_IN = re.compile(
+    rf"\b(?:for|alongside|{_PLACE_WORDS})[ \t\u00a0]+(?:the[ \t\u00a0]+)?$", re.IGNORECASE)
 _PLACE_AFTER = re.compile(r"[ \t\u00a0]+[A-Z][\w-]*[ \t\u00a0]+(?:region|oblast|province)\b")
 _SPEAKER_AFTER = re.compile(
     r"(?:[ \t\u00a0]+[\w'’-]+){0,2}[ \t\u00a0]+(?:says|said|say|told|tells|claims?|claimed"
@@ -686,11 +688,11 @@ class _Reader:
         """The one fighting side the whole text names, if it names only one: whose
         the soldiers are when no sentence says ("Kim honours portraits of 101 soldiers
         killed")."""
-        # A place counts ("20 killed in a strike on Kyiv"), but for Russia, where the
-        # North Korean troops fight.
+        # A place counts ("20 killed in a strike on Kyiv"), but for Russia, where and for
+        # whom the North Korean troops fight.
         sides = {side.lastgroup for side in _SUBJECT.finditer(self.text) if side.lastgroup
                  and not _SPEAKER_AFTER.match(self.text, side.end())
-                 and not (side.lastgroup == "russian" and _PLACE_BEFORE.search(
+                 and not (side.lastgroup == "russian" and _FOR_OR_IN.search(
                      self.text, max(0, side.start() - 12), side.start()))}
         sides.discard("civilians")
         if _KIM.search(self.text):

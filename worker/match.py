@@ -49,9 +49,9 @@ ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b", re.IGNORECASE
 #: Headline words that report a refusal, not a development ("Tiraspol rejects gas offer").
 #: (Matched inside words: "reject" finds "rejects" and "rejected".)
 REFUSALS = ("reject", "turns down", "turned down", "refuse", "declines", "declined", "oppose",
-            "challenge", "delays", "delayed", "pushes back", "postpones",
-            "postponed", "blocks", "blocked", "stalls", "stalled", "vetoes", "vetoed",
-            "pauses", "paused", "freezes", "holds back", "scaled back", "scales back")
+            "challenge", "vow to fight", "vows to fight", "delays", "delayed", "pushes back",
+            "postpones", "postponed", "blocks", "blocked", "stalls", "stalled", "vetoes",
+            "vetoed", "pauses", "paused", "freezes", "holds back", "scaled back", "scales back")
 #: ... headlines that report no result at all, whatever else they say,
 NO_RESULT = ("fail to", "fails to", "failed to", "without deal", "without a deal",
              "without agreement", "without an agreement", "no deal")
@@ -225,19 +225,22 @@ class Evidence(Record, frozen=True):
 
 def same_development(rule: Rule, story: Story, events: frozenset[str],
                      earlier: Sequence[EarlierItem], developments: Iterable[Development],
-                     parties: frozenset[str]) -> Development | None:
+                     parties: frozenset[str], repeats_amount: bool = False
+                     ) -> Development | None:
     """The alerted development this story follows up, if any.
 
     The story's closest earlier coverage (BM25-ranked) is a story this rule
     already alerted on, for the same kind of event, within the rule's
     ``follow_up_days``: it is the same development, told again. Unless both
     name who they are about (beyond the rule's ``common_names``) and no name is
-    shared: Hungary's gas deal is not a follow-up of Ukraine's LNG purchase.
-    ``parties`` are the story's (see ``story_parties``).
+    shared: Hungary's gas deal is not a follow-up of Ukraine's LNG purchase;
+    or, when the story ``repeats_amount`` of no known figure, its headline names
+    someone the development never did: Slovakia's SPP signing with SOCAR is not
+    Naftogaz's SOCAR deal. ``parties`` are the story's (see ``story_parties``).
     """
     if not earlier:
         return None
-    headline_parties = headline_names(story.title, parties)
+    headline_parties = frozenset() if repeats_amount else headline_names(story.title, parties)
     best = earlier[0].score
     closest = [item for item in earlier[:FOLLOW_UP_RANKS] if item.score >= FOLLOW_UP_SCORE * best]
     for development in developments:
@@ -248,8 +251,8 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
         led_by = _parties(rule, development.headline_names)
         if led_by and not led_by & parties:
             continue  # the story is not about whom the development's headline named
-        if led_by - parties and headline_parties - _parties(rule, development.names):
-            continue  # each headline names someone the other story never does
+        if headline_parties - _parties(rule, development.names):
+            continue
         if not _within(story, development.published, rule.novelty.follow_up_days):
             continue
         if any(item.id == development.story_id for item in closest):
@@ -446,7 +449,8 @@ def judge(
     repeated = _repeat(amounts, comparable)
     if amounts and not new_amounts:
         return silent(f"repeats a known figure: {repeated}")
-    same = same_development(rule, story, events, earlier, developments, parties)
+    same = same_development(rule, story, events, earlier, developments, parties,
+                            repeats_amount=bool(repeated))
     if same is not None and (repeated or not new_amounts):
         # A follow-up: details of a package already alerted are not a new package.
         return silent(f"same development as already alerted {same.title!r}")
