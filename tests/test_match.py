@@ -222,7 +222,7 @@ def test_the_same_amount_from_another_donor_weeks_later_is_a_new_package(
 
 
 @pytest.mark.parametrize(("title", "summary", "why"), [
-    ("Putin: 'no time left' for a new gas transit contract with Ukraine",
+    ("Putin speaks on the gas transit contract with Ukraine",
      "He said there was no chance of a new transit agreement before the current one expires "
      "on 31 December.", "no event"),
     ("First Australian Abrams tanks reach Ukraine",
@@ -494,3 +494,47 @@ def test_a_repeated_amount_ties_a_story_to_its_package_whatever_its_headline_nam
               "The $500 million drawdown leaves about $3.8 billion in authority unused.", 3, 1),
     )
     assert results == [["aid-package"], []]
+
+
+@pytest.mark.parametrize(("title", "summary", "why"), [
+    ("Naftogaz: Russian missiles hit gas production in Kharkiv and Poltava regions",
+     "The strikes are forcing Kyiv to buy more gas abroad.", "attack"),
+    ("Trump Halts All Military Aid to Ukraine After Oval Office Blowup",
+     "Shipments are on hold while the White House reviews whether Kyiv is committed.",
+     "refusal"),
+    ("Commission: Roadmap to end Russian gas imports postponed again",
+     "The plan for phasing out Russian gas will not be presented before May.", "delay"),
+    ("Putin says no time left to strike new gas transit deal through Ukraine this year",
+     "He said the contract would end on 31 December.", "no result"),
+    ("Transnistria: talks on Russian 'humanitarian' gas drag on with no route agreed",
+     "Tiraspol says Moscow is willing to send gas.", "no result"),
+    ("Washington and Kyiv sign minerals deal covering oil and gas projects",
+     "The agreement sets up a joint investment fund.", "excluded"),
+])
+def test_attacks_halts_delays_and_other_deals_are_not_developments(
+        monitor: Monitor, title: str, summary: str, why: str) -> None:
+    verdicts = reasons(monitor, story(title, summary))
+    assert any(why in reason for reason in verdicts.values()), verdicts
+    assert fired(monitor, story(title, summary)) == [[]]
+
+
+@pytest.mark.parametrize(("title", "summary", "rule_id"), [
+    ("Naftogaz to import gas through Hungary after strikes on output",
+     "Naftogaz has agreed with MVM to bring in gas via Beregdaroc.", "gas-deal"),
+    ("Gazprom halts gas supplies to Moldova", "Deliveries stopped at 05:00.", "gas-deal"),
+    ("Eustream and GTSOU: operators agree extra capacity for flows from Slovakia into Ukraine",
+     "The operators signed an agreement raising firm capacity from May.", "gas-deal"),
+    ("Orban Walks Away With Sanctions Waiver — And A US LNG Deal",
+     "Hungary won an exemption from US sanctions on Russian gas and agreed to buy US LNG.",
+     "gas-deal"),
+    ("Pentagon Rushes $500 Million Weapons Package to Ukraine",
+     "The drawdown includes HIMARS rockets.", "aid-package"),
+    ("Germany Promises Four More IRIS-T Air Defense Systems To Kyiv",
+     "Pistorius said Germany would deliver four further systems.", "aid-package"),
+    ("Macron Announces €2 Billion Package: Mistral Missiles and AMX-10 Vehicles",
+     "After talks with Zelenskyy, the French president detailed the new military aid.",
+     "aid-package"),
+])
+def test_developments_beside_attack_and_sanctions_words_alert(
+        monitor: Monitor, title: str, summary: str, rule_id: str) -> None:
+    assert fired(monitor, story(title, summary)) == [[rule_id]]
