@@ -538,3 +538,24 @@ def test_attacks_halts_delays_and_other_deals_are_not_developments(
 def test_developments_beside_attack_and_sanctions_words_alert(
         monitor: Monitor, title: str, summary: str, rule_id: str) -> None:
     assert fired(monitor, story(title, summary)) == [[rule_id]]
+
+
+@pytest.mark.parametrize(("title", "summary", "why"), [
+    ("EU condemns Gazprom's cut-off of gas to Moldova",
+     "The Commission said the halt was a political move.", "reaction"),
+    ("Ukraine will not extend gas transit deal, Zelensky confirms",
+     "Kyiv will let the Gazprom contract lapse at the end of the year.", "denies"),
+    ("Europe's LNG imports rose 20% last year",
+     "Data show the EU bought more liquefied gas than ever in 2024.", "excluded"),
+])
+def test_reactions_denials_and_statistics_are_not_developments(
+        monitor: Monitor, title: str, summary: str, why: str) -> None:
+    verdicts = reasons(monitor, story(title, summary))
+    assert why in verdicts["gas-deal"], verdicts
+    assert fired(monitor, story(title, summary)) == [[]]
+
+
+def test_a_gas_company_names_the_gas(monitor: Monitor) -> None:
+    assert fired(monitor, story(
+        "Moldova signs deal with Romania's Romgaz for winter supplies",
+        "Energocom agreed to buy 200 million cubic metres.")) == [["gas-deal"]]

@@ -57,6 +57,13 @@ REFUSALS = ("reject", "turns down", "turned down", "refuse", "declines", "declin
 ATTACKS = ("missiles hit", "missile hits", "drones hit", "drone hits", "strikes hit",
            "hit by", "strike on", "strikes on", "attack on", "attacks on", "attacked",
            "shelled", "bombed")
+#: ... headlines that react to an event ("EU condemns Gazprom's cut-off of gas to Moldova").
+REACTIONS = ("condemn", "slams", "slammed", "blames", "blamed", "criticis", "criticiz",
+             "denounce", "welcomes", "welcomed", "hails", "hailed", "praises", "praised")
+#: What such a headline reports instead of a development, unless an event is told before
+#: it ("Gas Stops Flowing After Ukraine Refuses") or it is background ("after strikes on").
+NOT_DEVELOPMENTS = (("a refusal or a delay", REFUSALS), ("an attack", ATTACKS),
+                    ("a reaction", REACTIONS))
 #: ... headlines that report no result at all, whatever else they say,
 NO_RESULT = ("fail to", "fails to", "failed to", "without deal", "without a deal",
              "without agreement", "without an agreement", "no deal", "no time left", "drag on",
@@ -321,8 +328,7 @@ def _told_as_news(term: str, text: str) -> bool:
     for occurrence in _occurrences(term, text):
         preceding = _WORD_RE.findall(text[: occurrence.start()].lower())
         after = _WORD_RE.findall(text[occurrence.end() :].lower())[:FOLLOWING_SPAN]
-        if (_in_background(text, occurrence.start())
-                or NEGATIONS & set(preceding[-NEGATION_SPAN:]) or after[:1] == ["no"]
+        if (_in_background(text, occurrence.start()) or _negated(text, occurrence)
                 or set(preceding[-1:]) & HELD or set(preceding[-1:]) & EARLIER):
             continue
         if EARLIER & set(after) or any(
@@ -331,6 +337,13 @@ def _told_as_news(term: str, text: str) -> bool:
             continue
         return True
     return False
+
+
+def _negated(text: str, occurrence: re.Match[str]) -> bool:
+    """Whether an event term's ``occurrence`` is denied ("will not extend", "no deal")."""
+    preceding = _WORD_RE.findall(text[: occurrence.start()].lower())[-NEGATION_SPAN:]
+    return bool(NEGATIONS & set(preceding)) or (
+        _WORD_RE.findall(text[occurrence.end() :].lower())[:1] == ["no"])
 
 
 def _in_background(text: str, position: int) -> bool:
@@ -430,18 +443,19 @@ def judge(
     in_title = _event_kinds(rule, evidence.in_title, story.title)
     if title_hedge:
         return silent(f"the headline is a forecast ({title_hedge!r})")
-    refusal = _first_in(story.title, REFUSALS)
-    if refusal and not _before(rule, story.title, story.title.lower().index(refusal)):
-        return silent(f"the headline reports a refusal or a delay ({refusal!r})")
-    attack = _first_in(story.title, ATTACKS)
-    attack_at = story.title.lower().index(attack) if attack else 0
-    if attack and not (_before(rule, story.title, attack_at)
-                       or _in_background(story.title, attack_at)):
-        return silent(f"the headline reports an attack ({attack!r})")
+    for instead, phrases in NOT_DEVELOPMENTS:
+        phrase = _first_in(story.title, phrases)
+        at = story.title.lower().index(phrase) if phrase else 0
+        if phrase and not (_before(rule, story.title, at) or _in_background(story.title, at)):
+            return silent(f"the headline reports {instead} ({phrase!r})")
     no_result = (_first_in(story.title, NO_RESULT)
                  or _first_in(f"{story.title}\n{story.summary}", NOTHING_YET))
     if no_result:
         return silent(f"the story reports no result ({no_result!r})")
+    denied = next((term for term in rule.novelty.event_terms() if any(
+        _negated(story.title, found) for found in _occurrences(term, story.title))), None)
+    if denied and not in_title:
+        return silent(f"the headline denies the event ({denied!r})")
     events = in_title or (frozenset() if summary_hedge
                           else _event_kinds(rule, found, f"{story.title}\n{story.summary}"))
     if not events:
