@@ -185,6 +185,9 @@ CASUALTY_CASES = [
     ("Zelensky says 'about 4,000' North Korean troops killed or wounded",
      {"value": 4000.0, "measure": "killed_or_wounded", "qualifier": "about",
       "subject": "north_korean"}),
+    ("UK intelligence: North Korean losses top 6,000",
+     {"value": 6000.0, "measure": "casualties", "qualifier": "more_than",
+      "subject": "north_korean"}),
     ("Zelensky repeats that more than 3,000 North Koreans have been killed or hurt",
      {"value": 3000.0, "measure": "killed_or_wounded", "subject": "north_korean"}),
     ("Kim Unveils Portraits Of 101 Soldiers Killed Fighting For Russia\nState television "

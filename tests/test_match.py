@@ -559,3 +559,19 @@ def test_a_gas_company_names_the_gas(monitor: Monitor) -> None:
     assert fired(monitor, story(
         "Moldova signs deal with Romania's Romgaz for winter supplies",
         "Energocom agreed to buy 200 million cubic metres.")) == [["gas-deal"]]
+
+
+@pytest.mark.parametrize(("title", "summary"), [
+    ("German €3bn aid for Ukraine stuck amid budget row",
+     "Scholz and his rivals disagree on how to fund the weapons."),
+    ("NATO chief urges allies to send more air defence to Ukraine",
+     "Rutte said Kyiv needs more Patriots."),
+])
+def test_stuck_aid_and_pleas_for_aid_are_not_packages(monitor: Monitor, title: str,
+                                                      summary: str) -> None:
+    assert fired(monitor, story(title, summary)) == [[]]
+
+
+def test_a_figure_told_as_troops_lost_alerts(monitor: Monitor) -> None:
+    assert fired(monitor, story("Pyongyang has lost some 2,000 troops in Russia, NIS estimates",
+                                "Lawmakers were briefed on Tuesday.")) == [["casualty-figure"]]

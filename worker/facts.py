@@ -172,7 +172,7 @@ _TOTAL_BEFORE = re.compile(
     r"""\b(?:(?P<casualties>casualties|losses|(?:killed|dead)\s+(?:and|or)\s+(?:wounded|injured|hurt))
        |(?P<dead>death\s+toll|toll|deaths|fatalities))\b
     (?P<between>[^\d.;:!?\n]{0,60}?)
-    \b(?P<verb>surpass(?:es|ed)?|exceed(?:s|ed)?|tops|topped|pass(?:es|ed)?|reach(?:es|ed)?
+    \b(?P<verb>surpass(?:es|ed)?|exceed(?:s|ed)?|tops?|topped|pass(?:es|ed)?|reach(?:es|ed)?
        |hits?|(?:rises?|rose|risen|climb(?:s|ed)?|jump(?:s|ed)?|grow(?:s|n)?|grew)\s+to
        |stands?\s+at|stood\s+at|totall?(?:s|ed)?|numbered|of|at|to|is|are|was|were)
     [ \t\u00a0]+
@@ -201,7 +201,7 @@ _TOTAL_QUALIFIED = re.compile(
     re.IGNORECASE,
 )
 _TOTAL_MORE_THAN = re.compile(
-    r"(?:surpass(?:es|ed)?|exceed(?:s|ed)?|tops|topped|pass(?:es|ed)?)\b", re.IGNORECASE
+    r"(?:surpass(?:es|ed)?|exceed(?:s|ed)?|tops?|topped|pass(?:es|ed)?)\b", re.IGNORECASE
 )
 _SUFFERED_BEFORE = re.compile(
     r"\b(?:suffer(?:ed|s|ing)?|sustain(?:ed|s|ing)?|incurr?(?:ed|s|ing)?|los(?:t|es|ing|e))"

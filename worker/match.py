@@ -52,7 +52,7 @@ REFUSALS = ("reject", "turns down", "turned down", "refuse", "declines", "declin
             "challenge", "vow to fight", "vows to fight", "delays", "delayed", "pushes back",
             "postpones", "postponed", "blocks", "blocked", "stalls", "stalled", "vetoes",
             "vetoed", "pauses", "paused", "freezes", "holds back", "scaled back", "scales back",
-            "halts", "halted", "suspends", "suspended")
+            "halts", "halted", "suspends", "suspended", "stuck", "held up", "on hold")
 #: ... headlines that report an attack ("Russian missiles hit gas production sites"),
 ATTACKS = ("missiles hit", "missile hits", "drones hit", "drone hits", "strikes hit",
            "hit by", "strike on", "strikes on", "attack on", "attacks on", "attacked",
@@ -60,10 +60,12 @@ ATTACKS = ("missiles hit", "missile hits", "drones hit", "drone hits", "strikes 
 #: ... headlines that react to an event ("EU condemns Gazprom's cut-off of gas to Moldova").
 REACTIONS = ("condemn", "slams", "slammed", "blames", "blamed", "criticis", "criticiz",
              "denounce", "welcomes", "welcomed", "hails", "hailed", "praises", "praised")
+#: ... headlines that ask for one ("NATO chief urges allies to send more air defence").
+PLEAS = ("urges", "urged", "calls on", "calls for", "appeals for", "asks allies", "pleads")
 #: What such a headline reports instead of a development, unless an event is told before
 #: it ("Gas Stops Flowing After Ukraine Refuses") or it is background ("after strikes on").
 NOT_DEVELOPMENTS = (("a refusal or a delay", REFUSALS), ("an attack", ATTACKS),
-                    ("a reaction", REACTIONS))
+                    ("a reaction", REACTIONS), ("a plea", PLEAS))
 #: ... headlines that report no result at all, whatever else they say,
 NO_RESULT = ("fail to", "fails to", "failed to", "without deal", "without a deal",
              "without agreement", "without an agreement", "no deal", "no time left", "drag on",
