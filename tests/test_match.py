@@ -575,3 +575,13 @@ def test_stuck_aid_and_pleas_for_aid_are_not_packages(monitor: Monitor, title: s
 def test_a_figure_told_as_troops_lost_alerts(monitor: Monitor) -> None:
     assert fired(monitor, story("Pyongyang has lost some 2,000 troops in Russia, NIS estimates",
                                 "Lawmakers were briefed on Tuesday.")) == [["casualty-figure"]]
+
+
+def test_the_transit_halt_told_done_is_news_though_our_article_says_ukraine_ends_it(
+        monitor: Monitor) -> None:
+    # Our article: "... as Ukraine ends a significant gas transit deal with Russia, which
+    # has continued sending gas": the perfect belongs to another clause.
+    assert fired(monitor, story(
+        "Russian gas transit through Ukraine ends",
+        "Flows to Slovakia and Austria stopped at 06:00 after the contract expired.")) == [
+        ["gas-deal"]]

@@ -319,6 +319,20 @@ def _done(terms: Iterable[str], text: str) -> bool:
         for term in terms for found in _occurrences(term, text))
 
 
+def _event_done(terms: Iterable[str], text: str) -> bool:
+    """Whether ``text`` tells one of the event ``terms`` as done in the clause that holds
+    it ("expired", "Italy has extended its commitment"): "Ukraine ends a transit deal,
+    which has continued sending gas" does not."""
+    for term in terms:
+        for found in _occurrences(term, text):
+            starts = [m.end() for m in _CLAUSE_START.finditer(text, 0, found.start())]
+            end = _CLAUSE_START.search(text, found.end())
+            clause = text[starts[-1] if starts else 0 : end.start() if end else len(text)]
+            if found.group().lower().endswith("ed") or _done((), clause):
+                return True
+    return False
+
+
 def _told_as_news(term: str, text: str) -> bool:
     """Whether ``term`` occurs in ``text`` as news: not background, denied or dated earlier.
 
@@ -491,7 +505,7 @@ def judge(
             # The sentence speaks of the event, and not only as to come when the story
             # tells it done ("lapses at year's end" before "expired overnight").
             mentioned = any(_occurrences(term, quote) for term in event_terms)
-            return mentioned and (not story_done or _done(event_terms, quote))
+            return mentioned and (not story_done or _event_done(event_terms, quote))
 
         quote = restated_by(story, earlier, articles, reports_it)
         if quote:
