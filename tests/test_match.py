@@ -585,3 +585,16 @@ def test_the_transit_halt_told_done_is_news_though_our_article_says_ukraine_ends
         "Russian gas transit through Ukraine ends",
         "Flows to Slovakia and Austria stopped at 06:00 after the contract expired.")) == [
         ["gas-deal"]]
+
+
+def test_the_same_amount_from_another_country_days_later_is_another_package(
+        monitor: Monitor) -> None:
+    results = fired(
+        monitor,
+        story("Belgium pledges €1bn in military aid to Ukraine", "The package includes F-16s."),
+        story("Spain to send €1 billion in military aid to Ukraine this year",
+              "Madrid's package covers air defence.", 48, 1),
+        story("Belgian €1bn package for Ukraine: F-16 support and drones",
+              "Belgium will send the aid this year.", 50, 2),
+    )
+    assert results == [["aid-package"], ["aid-package"], []]

@@ -25,10 +25,13 @@ from itertools import pairwise
 
 import ahocorasick
 
-from worker.coverage import headline_names, name_key, names, tokens
+from worker.coverage import COUNTRY_OF, headline_names, name_key, names, tokens
 from worker.facts import closest_known, format_fact, same_figure
 from worker.records import Change, EarlierItem, Fact, KnownFact, Match, Record, Story
 from worker.rules import NoveltyKind, Rule
+
+#: Countries by their name keys (see ``worker.coverage.names``).
+COUNTRIES = frozenset(COUNTRY_OF.values())
 
 #: A story whose content words are mostly in one earlier sentence restates it.
 RESTATEMENT_CONTAINMENT = 0.6
@@ -479,13 +482,15 @@ def judge(
         return silent(f"terms {', '.join(terms)} but no event{hedged}")
     amounts = [f for f in facts if f.kind in novelty.fact_kinds]
     # The same amount is the same development within the follow-up window (outlets
-    # name the donor differently); after it, or in our undated articles, only if told
-    # of the same parties (Belgium's €1 billion is not Spain's of weeks before; Hungary's
-    # 100 million m³ is not the 100 million m³ DTEK received).
+    # name the donor differently: "US", "Pentagon", "Austin") unless told of other
+    # countries; after it, or in our undated articles, only if told of the same parties
+    # (Belgium's €1 billion is not Spain's; Hungary's 100 million m³ is not the 100
+    # million m³ DTEK received).
     parties = story_parties(rule, story)
     comparable = [k for k in known if k.fact.kind in novelty.fact_kinds and (
-        (k.published is not None and _within(story, k.published, novelty.follow_up_days))
-        or _may_be_the_same(parties, _parties(rule, names_told_with(k))))]
+        _may_be_the_same(parties, _parties(rule, names_told_with(k))) or (
+            k.published is not None and _within(story, k.published, novelty.follow_up_days)
+            and _may_be_the_same(parties & COUNTRIES, names_told_with(k) & COUNTRIES)))]
     if ANOTHER.search(story.title):
         comparable = []  # "Second US LNG cargo": the same volume again is another delivery
     new_amounts = _new_facts(amounts, comparable)
