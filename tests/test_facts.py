@@ -185,6 +185,8 @@ CASUALTY_CASES = [
     ("Zelensky says 'about 4,000' North Korean troops killed or wounded",
      {"value": 4000.0, "measure": "killed_or_wounded", "qualifier": "about",
       "subject": "north_korean"}),
+    ("Ukraine says it has captured a third North Korean soldier",
+     {"value": 3.0, "measure": "captured", "subject": "north_korean"}),
     ("UK intelligence: North Korean losses top 6,000",
      {"value": 6000.0, "measure": "casualties", "qualifier": "more_than",
       "subject": "north_korean"}),

@@ -828,13 +828,14 @@ class _Reader:
 # "a North Korean soldier was taken alive".
 _SINGLE_CAPTURE = re.compile(
     r"(?:\b(?P<verb>captur(?:e|es|ed|ing)|t(?:ook|aken|akes|aking))\s+(?:an?\s+|one\s+)?"
-    r"|\b(?:an?|one)\s+)(?:first\s+)?"
+    r"|\b(?:an?|one)\s+)(?:(?P<ordinal>first|second|third|fourth|fifth|sixth)\s+)?"
     r"(?:(?:badly\s+)?(?:wounded|injured)\s+)?" + _SUBJECT.pattern
     + r"\s+(?:soldier|serviceman|fighter)\b(?!s)(?P<prisoner>\s+(?:prisoner|captive)\b)?"
     r"(?P<passive>\s+(?:was|has\s+been|had\s+been)\s+(?:captured|taken\s+(?:alive|prisoner"
     r"|captive)))?",
     re.IGNORECASE,
 )
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 _SUBJECT_NAMES = ("north_korean", "russian", "ukrainian", "civilians")
 _WORD_BEFORE = re.compile(r"([A-Za-z']+)[ \t\u00a0]+$")
 _DETERMINERS = _word_set("the a an this that one two both of his their its")
@@ -854,7 +855,9 @@ def _single_captures(text: str, facts: Sequence[Fact]) -> list[Fact]:
         subject = next(name for name in _SUBJECT_NAMES if match.group(name))
         if any(f.measure == "captured" and f.subject == subject for f in [*facts, *found]):
             continue
-        found.append(Fact(kind=FactKind.CASUALTY, value=1.0, high=1.0, unit=PEOPLE,
+        # "captured a third North Korean soldier": three captured so far
+        count = float(_ORDINALS.index((match.group("ordinal") or "first").lower()) + 1)
+        found.append(Fact(kind=FactKind.CASUALTY, value=count, high=count, unit=PEOPLE,
                           text=match.group(), subject=subject, measure="captured"))
     return found
 
