@@ -185,6 +185,10 @@ CASUALTY_CASES = [
     ("Zelensky says 'about 4,000' North Korean troops killed or wounded",
      {"value": 4000.0, "measure": "killed_or_wounded", "qualifier": "about",
       "subject": "north_korean"}),
+    ("Kyiv: North Korean Dead In Kursk Campaign Now Exceed 1,500",
+     {"value": 1500.0, "measure": "dead", "qualifier": "more_than", "subject": "north_korean"}),
+    ("Zelenskyy: two North Korean soldiers taken alive in Kursk",
+     {"value": 2.0, "measure": "captured", "subject": "north_korean"}),
     ("Ukraine says it has captured a third North Korean soldier",
      {"value": 3.0, "measure": "captured", "subject": "north_korean"}),
     ("UK intelligence: North Korean losses top 6,000",
@@ -653,3 +657,9 @@ def test_format_extracted_seed() -> None:
 def test_absurd_figures_are_not_read() -> None:
     # 400 digits would be an infinite float, which JSON (and Redis records) cannot carry.
     assert extract_facts("North Korea says " + "9" * 400 + " soldiers were killed") == ()
+
+
+def test_a_total_does_not_reach_across_another_measure() -> None:
+    facts = extract_facts("Seoul Puts North Korean Dead At Three Hundred, Wounded At "
+                          "Twenty-Seven Hundred")
+    assert [(f.value, f.measure) for f in facts] == [(300.0, "dead")]

@@ -598,3 +598,48 @@ def test_the_same_amount_from_another_country_days_later_is_another_package(
               "Belgium will send the aid this year.", 50, 2),
     )
     assert results == [["aid-package"], ["aid-package"], []]
+
+
+@pytest.mark.parametrize(("title", "summary", "rule_id"), [
+    ("Berlin releases its €3 billion for Ukraine. What will it buy?",
+     "The budget committee approved the extra military aid; most goes on air defence.",
+     "aid-package"),
+    ("100,000 Drones For Ukraine, Says Healey",
+     "Britain will spend £350m on drones for Kyiv this year.", "aid-package"),
+    ("US unveils nearly $2.5 billion in new weapons for Ukraine",
+     "Separately, the Treasury said it would send $3.4 billion in budget support.",
+     "aid-package"),
+])
+def test_a_question_after_a_reported_event_and_budget_support_beside_a_package_alert(
+        monitor: Monitor, title: str, summary: str, rule_id: str) -> None:
+    assert fired(monitor, story(title, summary)) == [[rule_id]]
+
+
+@pytest.mark.parametrize(("title", "summary", "why"), [
+    ("US sends Ukraine $3.4 billion in budget support, apart from weapons",
+     "The money pays salaries; weapons are funded separately.", "about 'budget support'"),
+    ("Russian gas flow to Europe via Ukraine stopped: Who does it hurt?",
+     "The end of transit may cause an energy crisis in several EU countries.",
+     "same development"),
+    ("Commission: roadmap to end Russian gas imports pushed back to March",
+     "Brussels delayed its plan to phase out Russian gas.", "delay"),
+    ("EU offers Moldova €250m energy support; Tiraspol holds out",
+     "The money could buy gas for Transnistria; Tiraspol has not agreed.", "no result"),
+])
+def test_budget_support_follow_up_questions_delays_and_unaccepted_offers_stay_silent(
+        monitor: Monitor, title: str, summary: str, why: str) -> None:
+    first = story("Ukraine Ends Russian Gas Transit to Europe", "Flows stopped at 06:00.", -2, 9)
+    results = monitor.process_stories([first, story(title, summary)], now=T0)
+    assert not results[1].alerts
+    assert any(why in v.reason for v in results[1].verdicts), results[1].verdicts
+
+
+def test_an_approximate_amount_repeats_the_exact_one(monitor: Monitor) -> None:
+    results = fired(
+        monitor,
+        story("Washington commits $988 million in long-term funding for drones for Ukraine",
+              "The USAI money buys drones and HIMARS ammunition."),
+        story("$988M drone cash locked in for Kyiv before Trump arrives",
+              "Nearly $1 billion will buy drones for Ukraine.", 20, 1),
+    )
+    assert results == [["aid-package"], []]

@@ -49,6 +49,10 @@ _NOT_NAMES = STOPWORDS | {
     "president", "prime", "minister", "ministry", "secretary", "chancellor", "defence",
     "defense", "foreign", "general", "chief", "leader", "spokesman", "spokeswoman", "deputy",
     "head", "senator", "governor", "mr", "mrs", "ms", "dr",
+    # a question after a headline's colon ("... stopped: Who does it hurt?")
+    "who", "what", "why", "how", "where", "when", "which",
+    # holidays ("on New Year's Day")
+    "new", "year", "years", "day", "eve", "christmas", "easter",
 }
 
 

@@ -151,7 +151,7 @@ _MEASURE = re.compile(
      |(?P<dead>dead|died|deaths|fatalities|fallen|lost\s+their\s+lives)
      |(?P<wounded>wounded|injured|hurt|injuries)
      |(?P<casualties>casualties|losses)
-     |(?P<captured>captured|taken\s+(?:as\s+)?prisoners?|taken\s+captive)
+     |(?P<captured>captured|taken\s+(?:as\s+)?prisoners?|taken\s+(?:captive|alive))
      |(?P<missing>missing|unaccounted\s+for)
     )\b""",
     re.IGNORECASE | re.VERBOSE,
@@ -170,8 +170,8 @@ _VERB_BEFORE = re.compile(
 # Total first: "Casualties among North Koreans 'have surpassed 3,000'".
 _TOTAL_BEFORE = re.compile(
     r"""\b(?:(?P<casualties>casualties|losses|(?:killed|dead)\s+(?:and|or)\s+(?:wounded|injured|hurt))
-       |(?P<dead>death\s+toll|toll|deaths|fatalities))\b
-    (?P<between>[^\d.;:!?\n]{0,60}?)
+       |(?P<dead>death\s+toll|toll|deaths|fatalities|(?<!is\s)(?<!was\s)dead))\b
+    (?P<between>(?:(?!wounded|injured|killed|captured)[^\d.;:!?\n]){0,60}?)
     \b(?P<verb>surpass(?:es|ed)?|exceed(?:s|ed)?|tops?|topped|pass(?:es|ed)?|reach(?:es|ed)?
        |hits?|(?:rises?|rose|risen|climb(?:s|ed)?|jump(?:s|ed)?|grow(?:s|n)?|grew)\s+to
        |stands?\s+at|stood\s+at|totall?(?:s|ed)?|numbered|of|at|to|is|are|was|were)
@@ -965,6 +965,10 @@ def _merge_repeats(facts: list[Fact]) -> tuple[Fact, ...]:
 # -- comparing figures ------------------------------------------------------------------
 
 TOLERANCE = 0.01  # figures within 1% of each other are the same figure, rounded differently
+#: ... and an amount told as approximate ("nearly $1 billion") is within 5% of the exact one
+#: ($988 million). Not casualties: "about 1,000 killed" is not 1,040.
+APPROXIMATE_TOLERANCE = 0.05
+_APPROXIMATE = frozenset({"about", "nearly"})
 
 # "dead" and "killed" report the same toll; "killed or wounded" is a casualty count.
 _MEASURE_FAMILIES = {"killed_or_wounded": "casualties", "dead": "killed"}
@@ -990,7 +994,9 @@ def same_figure(a: Fact, b: Fact) -> bool:
         return False
     if a.measure and b.measure and _family(a.measure) != _family(b.measure):
         return False
-    return a.value <= b.high * (1 + TOLERANCE) and b.value <= a.high * (1 + TOLERANCE)
+    tolerance = (APPROXIMATE_TOLERANCE if a.kind is not FactKind.CASUALTY
+                 and {a.qualifier, b.qualifier} & _APPROXIMATE else TOLERANCE)
+    return a.value <= b.high * (1 + tolerance) and b.value <= a.high * (1 + tolerance)
 
 
 def closest_known(new: Fact, known: Sequence[KnownFact]) -> KnownFact | None:

@@ -53,6 +53,7 @@ ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b", re.IGNORECASE
 #: (Matched inside words: "reject" finds "rejects" and "rejected".)
 REFUSALS = ("reject", "turns down", "turned down", "refuse", "declines", "declined", "oppose",
             "challenge", "vow to fight", "vows to fight", "delays", "delayed", "pushes back",
+            "pushed back", "puts off", "put off",
             "postpones", "postponed", "blocks", "blocked", "stalls", "stalled", "vetoes",
             "vetoed", "pauses", "paused", "freezes", "holds back", "scaled back", "scales back",
             "halts", "halted", "suspends", "suspended", "stuck", "held up", "on hold")
@@ -75,6 +76,7 @@ NO_RESULT = ("fail to", "fails to", "failed to", "without deal", "without a deal
              "drags on", "dragged on")
 #: ... and stories that say there is nothing agreed or nothing to tell yet.
 NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lacks agreement",
+               "has not agreed", "have not agreed", "not yet agreed",
                "not accepted", "no contract has been signed")
 
 #: Headlines that report more of the same, not a change ("Italy keeps aid flowing",
@@ -112,6 +114,7 @@ _WORD_RE = re.compile(r"[a-z']+")
 EXPLAINERS = ("explainer", "explained", "key questions", "what next", "what we know",
               "analysis:", "what to know", "how it works")
 EXPLAINER_STARTS = ("what ", "how ", "why ", "who ", "here's", "here is")
+_STATEMENT_BEFORE_QUESTION = re.compile(r"(.+?[.:;])\s+\S[^.:;]*\?\W*$")
 
 #: A story whose closest earlier coverage (the first ranks, scoring near the best)
 #: is an alerted story of the same rule and kind of event, within the rule's
@@ -376,10 +379,17 @@ def _event_kinds(rule: Rule, found: frozenset[str], text: str) -> frozenset[str]
                      if any(term in found and _told_as_news(term, text) for term in terms))
 
 
-def _is_explainer(title: str) -> bool:
+def _is_explainer(rule: Rule, title: str) -> bool:
+    """Whether the headline asks or explains rather than reports. A question after a
+    reported event still reports it ("Berlin releases its €3 billion. What will it buy?")."""
     lowered = title.lower().replace("’", "'")
-    return (title.rstrip(" ’'\"”").endswith("?") or any(m in lowered for m in EXPLAINERS)
-            or lowered.startswith(EXPLAINER_STARTS))
+    if any(m in lowered for m in EXPLAINERS) or lowered.startswith(EXPLAINER_STARTS):
+        return True
+    if not title.rstrip(" ’'\"”").endswith("?"):
+        return False
+    statement = _STATEMENT_BEFORE_QUESTION.match(title)
+    return not (statement and any(_told_as_news(term, statement.group(1))
+                                  for term in rule.novelty.event_terms()))
 
 
 def _first_in(text: str, phrases: Iterable[str]) -> str | None:
@@ -444,13 +454,17 @@ def judge(
 
     # new-development: an event, told as news (not a forecast, not an explainer),
     # not told before.
-    if _is_explainer(story.title):
+    if _is_explainer(rule, story.title):
         return silent("the headline asks or explains rather than reports")
     headline_terms = novelty.headline_terms() or tuple(t for group in rule.require for t in group)
     in_headline = [term for term in headline_terms if term in evidence.in_title]
     if not in_headline:
         return silent("the headline is about something else (none of "
                       + ("its headline terms)" if novelty.headline else "the rule's terms)"))
+    elsewhere = next((term for term in novelty.headline_exclude if term in evidence.in_title),
+                     None)
+    if elsewhere:
+        return silent(f"the headline is about {elsewhere!r}")
     if all(_in_background(story.title, found.start())
            for term in in_headline for found in _occurrences(term, story.title)):
         # "Radiators warm again in Tiraspol after gas loan" reports a consequence.

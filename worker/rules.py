@@ -29,6 +29,7 @@ A ``new-development`` rule names its kinds of event, each with its terms::
       common_names: [Ukraine, Russia]  # names that tell no two developments apart
       headline: [gas, lng]       # a development's headline names one of these
                                  # (nested lists are flattened: [*a_require_group, [more]])
+      headline_exclude: [budget support]  # ... and none of these
 """
 
 from __future__ import annotations
@@ -70,6 +71,9 @@ class Novelty(Record, frozen=True):
     # new-development: terms a development's headline names (default: any required term);
     # lists in it are flattened, so a YAML anchor can bring in a require group
     headline: tuple[str | tuple[str, ...], ...] = ()
+    # new-development: terms that, in a headline, say it is about something else
+    # ("budget support"), though the story may mention them beside a development
+    headline_exclude: tuple[str, ...] = ()
 
     def headline_terms(self) -> tuple[str, ...]:
         return tuple(term for entry in self.headline
@@ -95,6 +99,7 @@ class Rule(Record, frozen=True, kw_only=True):
         terms.update(self.exclude)
         terms.update(self.novelty.event_terms())
         terms.update(self.novelty.headline_terms())
+        terms.update(self.novelty.headline_exclude)
         return terms
 
 
@@ -115,6 +120,7 @@ def _validate(rule: Rule, path: Path) -> Rule:
         ("exclude", rule.exclude),
         ("novelty.events", sorted(rule.novelty.event_terms())),
         ("novelty.headline", rule.novelty.headline_terms()),
+        ("novelty.headline_exclude", rule.novelty.headline_exclude),
     ):
         for term in terms:
             if not _normalise_term(term).rstrip("*"):
@@ -142,7 +148,8 @@ def _validate(rule: Rule, path: Path) -> Rule:
         exclude=tuple(_normalise_term(t) for t in rule.exclude),
         novelty=msgspec.structs.replace(novelty, events={
             kind: tuple(_normalise_term(t) for t in terms) for kind, terms in novelty.events.items()
-        }, headline=tuple(_normalise_term(t) for t in novelty.headline_terms())),
+        }, headline=tuple(_normalise_term(t) for t in novelty.headline_terms()),
+            headline_exclude=tuple(_normalise_term(t) for t in novelty.headline_exclude)),
         source=source,
     )
 
