@@ -146,10 +146,18 @@ def test_headline_terms_may_bring_in_a_require_group_by_anchor(tmp_path: Path) -
     assert load_rule(path).novelty.headline_terms() == ("blackout", "power outage*", "grid")
 
 
-def test_headline_terms_are_checked_like_other_terms(tmp_path: Path) -> None:
-    path = _rule_file(tmp_path, VALID + "novelty:\n  kind: any\n  headline: [g*s]\n")
+@pytest.mark.parametrize("field", ["headline", "headline_exclude"])
+def test_headline_terms_are_checked_like_other_terms(tmp_path: Path, field: str) -> None:
+    path = _rule_file(tmp_path, VALID + f"novelty:\n  kind: any\n  {field}: [g*s]\n")
 
-    assert _error(path).field == "novelty.headline"
+    assert _error(path).field == f"novelty.{field}"
+
+
+def test_headline_exclude_terms_are_normalised(tmp_path: Path) -> None:
+    path = _rule_file(tmp_path, VALID + "novelty:\n  kind: any\n  headline_exclude: "
+                      "['Budget  Support']\n")
+
+    assert load_rule(path).novelty.headline_exclude == ("budget support",)
 
 
 def test_an_empty_common_name_is_refused(tmp_path: Path) -> None:
