@@ -643,3 +643,16 @@ def test_an_approximate_amount_repeats_the_exact_one(monitor: Monitor) -> None:
               "Nearly $1 billion will buy drones for Ukraine.", 20, 1),
     )
     assert results == [["aid-package"], []]
+
+
+def test_the_same_days_report_naming_other_officials_follows_up_the_development(
+        monitor: Monitor) -> None:
+    results = fired(
+        monitor,
+        story("Russian gas stops flowing through Ukraine as transit deal expires",
+              "Flows at the Sudzha entry point fell to zero at 07:00."),
+        story("Gas transit via Ukraine ends; Kyiv calls it a 'historic event'",
+              "Energy Minister Herman Halushchenko said Ukraine had stopped the transit; "
+              "Slovakia and Moldova are the most exposed.", 3, 1),
+    )
+    assert results == [["gas-deal"], []]

@@ -26,6 +26,7 @@ from itertools import pairwise
 import ahocorasick
 
 from worker.coverage import COUNTRY_OF, headline_names, name_key, names, tokens
+from worker.dedupe import NEAR_DUPLICATE_WINDOW
 from worker.facts import closest_known, format_fact, same_figure
 from worker.records import Change, EarlierItem, Fact, KnownFact, Match, Record, Story
 from worker.rules import NoveltyKind, Rule
@@ -120,6 +121,8 @@ _STATEMENT_BEFORE_QUESTION = re.compile(r"(.+?[.:;])\s+\S[^.:;]*\?\W*$")
 #: is an alerted story of the same rule and kind of event, within the rule's
 #: follow-up window, follows that one up.
 FOLLOW_UP_RANKS = 3
+#: Reports this close are of the same days' news, as near-duplicates are.
+SAME_DAYS = NEAR_DUPLICATE_WINDOW / timedelta(days=1)
 FOLLOW_UP_SCORE = 0.6
 
 
@@ -254,7 +257,9 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
     already alerted on, for the same kind of event, within the rule's
     ``follow_up_days``: it is the same development, told again. Unless both
     name who they are about (beyond the rule's ``common_names``) and no name is
-    shared: Hungary's gas deal is not a follow-up of Ukraine's LNG purchase;
+    shared, on another day than the development's (the same day's reports name
+    different officials): Hungary's gas deal is not a follow-up of Ukraine's LNG
+    purchase;
     or, when the story ``repeats_amount`` of no known figure, its headline names
     someone the development never did: Slovakia's SPP signing with SOCAR is not
     Naftogaz's SOCAR deal. ``parties`` are the story's (see ``story_parties``).
@@ -267,7 +272,10 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
     for development in developments:
         if development.rule_id != rule.id or not development.events & events:
             continue
-        if not _may_be_the_same(parties, _parties(rule, development.names)):
+        # The same day's reports name different officials and places; their headlines
+        # still tell two developments apart.
+        same_days = _within(story, development.published, SAME_DAYS)
+        if not (same_days or _may_be_the_same(parties, _parties(rule, development.names))):
             continue
         led_by = _parties(rule, development.headline_names)
         if led_by and not led_by & parties:
