@@ -656,3 +656,14 @@ def test_the_same_days_report_naming_other_officials_follows_up_the_development(
               "Slovakia and Moldova are the most exposed.", 3, 1),
     )
     assert results == [["gas-deal"], []]
+
+
+@pytest.mark.parametrize(("title", "summary", "rule_id"), [
+    ('"We will not leave Kyiv alone": Norway pledges NOK 3bn for air defence',
+     "The money will buy Patriot missiles for Ukraine.", "aid-package"),
+    ("Tiraspol gets Russian-paid gas from Saturday",
+     "A Hungarian firm will deliver the gas via the Trans-Balkan route.", "gas-deal"),
+])
+def test_a_quoted_denial_or_a_compound_word_does_not_hide_the_event(
+        monitor: Monitor, title: str, summary: str, rule_id: str) -> None:
+    assert fired(monitor, story(title, summary)) == [[rule_id]]

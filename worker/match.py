@@ -110,6 +110,7 @@ LAST_WHAT = frozenset({"week", "month", "year", "spring", "summer", "autumn", "f
                        "january", "february", "march", "april", "may", "june", "july",
                        "august", "september", "october", "november", "december"})
 _WORD_RE = re.compile(r"[a-z']+")
+_COMPOUND_RE = re.compile(r"[a-z'-]+")  # "russian-paid" is one word
 
 #: Headlines that explain or analyse rather than report.
 EXPLAINERS = ("explainer", "explained", "key questions", "what next", "what we know",
@@ -370,16 +371,19 @@ def _told_as_news(term: str, text: str) -> bool:
 
 
 def _negated(text: str, occurrence: re.Match[str]) -> bool:
-    """Whether an event term's ``occurrence`` is denied ("will not extend", "no deal")."""
-    preceding = _WORD_RE.findall(text[: occurrence.start()].lower())[-NEGATION_SPAN:]
+    """Whether an event term's ``occurrence`` is denied in its clause ("will not extend",
+    "no deal"; not '"We will not leave Kyiv alone": Norway pledges')."""
+    clause = _CLAUSE_START.split(text[: occurrence.start()])[-1]
+    preceding = _WORD_RE.findall(clause.lower())[-NEGATION_SPAN:]
     return bool(NEGATIONS & set(preceding)) or (
         _WORD_RE.findall(text[occurrence.end() :].lower())[:1] == ["no"])
 
 
 def _in_background(text: str, position: int) -> bool:
-    """Whether ``position`` in ``text`` is in a background clause ("after the gas loan")."""
+    """Whether ``position`` in ``text`` is in a background clause ("after the gas loan";
+    not "Russian-paid gas")."""
     clause = _CLAUSE_START.split(text[:position])[-1]
-    return bool(BACKGROUND & set(_WORD_RE.findall(clause.lower())))
+    return bool(BACKGROUND & set(_COMPOUND_RE.findall(clause.lower())))
 
 
 def _event_kinds(rule: Rule, found: frozenset[str], text: str) -> frozenset[str]:
