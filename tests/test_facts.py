@@ -189,6 +189,16 @@ CASUALTY_CASES = [
      {"value": 1500.0, "measure": "dead", "qualifier": "more_than", "subject": "north_korean"}),
     ("Zelenskyy: two North Korean soldiers taken alive in Kursk",
      {"value": 2.0, "measure": "captured", "subject": "north_korean"}),
+    ("(LEAD) About 300 N. Korean soldiers killed, 2,700 wounded in Russia: NIS",
+     {"value": 300.0, "measure": "killed", "subject": "north_korean"}),
+    ("'They never came back': Kyiv says some 60 of Kim's soldiers missing after Kursk rout",
+     {"value": 60.0, "measure": "missing", "subject": "north_korean"}),
+    ("One of the two North Korean soldiers held by Ukraine since January spoke.",
+     {"value": 2.0, "measure": "captured", "subject": "north_korean"}),
+    ("North Korean troops back in Kursk fighting; Kyiv says 40 killed on first day",
+     {"value": 40.0, "measure": "killed", "subject": "north_korean"}),
+    ("North Korean units fighting alongside Russian troops have lost nearly 4,000 killed and "
+     "wounded.", {"value": 4000.0, "measure": "killed_or_wounded", "subject": "north_korean"}),
     ("Ukraine says it has captured a third North Korean soldier",
      {"value": 3.0, "measure": "captured", "subject": "north_korean"}),
     ("UK intelligence: North Korean losses top 6,000",
@@ -663,3 +673,8 @@ def test_a_total_does_not_reach_across_another_measure() -> None:
     facts = extract_facts("Seoul Puts North Korean Dead At Three Hundred, Wounded At "
                           "Twenty-Seven Hundred")
     assert [(f.value, f.measure) for f in facts] == [(300.0, "dead")]
+
+
+def test_a_multiplier_is_not_a_count() -> None:
+    assert not extract_facts("The count of North Koreans killed is more than three times its "
+                             "April figure.")

@@ -50,7 +50,7 @@ def _word_set(words: str) -> frozenset[str]:
 _CASUALTY_HINTS = (
     "kill", "eliminat", "neutrali", "dead", "death", "died", "wound", "injur", "hurt",
     "casualt", "captur", "missing", "unaccounted", "loss", "lost", "toll", "fatalit", "fallen",
-    "slain", "prisoner", "captive", "alive",
+    "slain", "prisoner", "captive", "alive", "held by", "held in",
 )
 _MONEY_HINTS = ("$", "€", "£", "usd", "eur", "gbp", "dollar", "sterling")
 _GAS_HINTS = ("cubic", "bcm", "mcm", "tcm", "m3", "m³", "cu m", "cu. m")
@@ -139,6 +139,7 @@ _MONTHS = (
 _MONTH_BEFORE = re.compile(rf"\b(?:{_MONTHS})\.?[ \t\u00a0]+$")
 _MONTH_AFTER = re.compile(rf"[ \t\u00a0]+(?:{_MONTHS})\b")
 _AGE_BEFORE = re.compile(r"\baged?[ \t\u00a0]+$", re.IGNORECASE)
+_TIMES_AFTER = re.compile(r"[ \t\u00a0]+times\b", re.IGNORECASE)  # "three times its figure"
 _PERCENT_AFTER = re.compile(r"[ \t\u00a0]*(?:%|percent\b|per[ \t\u00a0]+cent\b)", re.IGNORECASE)
 
 # -- casualties ------------------------------------------------------------------
@@ -151,7 +152,8 @@ _MEASURE = re.compile(
      |(?P<dead>dead|died|deaths|fatalities|fallen|lost\s+their\s+lives)
      |(?P<wounded>wounded|injured|hurt|injuries)
      |(?P<casualties>casualties|losses)
-     |(?P<captured>captured|taken\s+(?:as\s+)?prisoners?|taken\s+(?:captive|alive))
+     |(?P<captured>captured|taken\s+(?:as\s+)?prisoners?|taken\s+(?:captive|alive)
+                  |held\s+(?:captive|prisoner|by\s+(?:ukraine|kyiv)|in\s+ukraine))
      |(?P<missing>missing|unaccounted\s+for)
     )\b""",
     re.IGNORECASE | re.VERBOSE,
@@ -209,7 +211,8 @@ _SUFFERED_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _SUBJECT = re.compile(
-    r"\b(?:(?P<north_korean>north\s+korean?s?|north\s+korea['’]s|dprk|kpa|pyongyang(?:['’]s)?)"
+    r"\b(?:(?P<north_korean>north\s+korean?s?|north\s+korea['’]s|n\.\s?korean?s?|dprk|kpa"
+    r"|pyongyang(?:['’]s)?|kim(?:\s+jong[\s-]+un)?['’]s)"
     r"|(?P<russian>russian?s?|russia['’]s|moscow(?:['’]s)?)"
     r"|(?P<ukrainian>ukrainian?s?|ukraine(?:['’]s)?|kyiv(?:['’]s)?)"
     r"|(?P<civilians>civilians?))\b",
@@ -235,12 +238,12 @@ _CLAUSE_BREAK = re.compile(
     r"[;:]|\b(?:as|while|after|when|because|since|but|although|though|whereas)\b",
     re.IGNORECASE,
 )
-_PLACE_WORDS = r"in|into|inside|to|from|across|near|over|on|of"
+_PLACE_WORDS = r"in|into|inside|to|from|across|near|over|on|of|alongside"  # or an ally
 _PLACE_BEFORE = re.compile(
     rf"\b(?:{_PLACE_WORDS})[ \t\u00a0]+(?:the[ \t\u00a0]+)?$", re.IGNORECASE)
 # ... or whom the North Korean troops fight for ("killed fighting for Russia")
 _FOR_OR_IN = re.compile(
-    rf"\b(?:for|alongside|{_PLACE_WORDS})[ \t\u00a0]+(?:the[ \t\u00a0]+)?$", re.IGNORECASE)
+    rf"\b(?:for|{_PLACE_WORDS})[ \t\u00a0]+(?:the[ \t\u00a0]+)?$", re.IGNORECASE)
 _PLACE_AFTER = re.compile(r"[ \t\u00a0]+[A-Z][\w-]*[ \t\u00a0]+(?:region|oblast|province)\b")
 _SPEAKER_AFTER = re.compile(
     r"(?:[ \t\u00a0]+[\w'’-]+){0,2}[ \t\u00a0]+(?:says|said|say|told|tells|claims?|claimed"
@@ -257,7 +260,9 @@ _SAME_LIST = re.compile(
     r"[ \t\u00a0]*[,;]?[ \t\u00a0]*"
     r"(?:(?:and|including|among\s+them|of\s+(?:whom|them))[ \t\u00a0]+)?$"
 )
-_WORD = re.compile(r"[ \t\u00a0]*(?:([A-Za-z][A-Za-z'’]*(?:-[A-Za-z]+)*)|(\S|\n))")
+# A word; an initial is one too ("N. Korean soldiers").
+_WORD = re.compile(
+    r"[ \t\u00a0]*(?:([A-Z]\.(?=[ \t\u00a0]?[A-Z])|[A-Za-z][A-Za-z'’]*(?:-[A-Za-z]+)*)|(\S|\n))")
 
 # Words between a count and its casualty word: "300 soldiers *were reportedly* killed".
 _AUXILIARIES = _word_set(
@@ -525,6 +530,7 @@ class _Reader:
             or _MONTH_AFTER.match(text, end)
             or _AGE_BEFORE.search(left)
             or _PERCENT_AFTER.match(text, end)
+            or _TIMES_AFTER.match(text, end)
         )
 
     def _left(self, position: int) -> str:
@@ -666,7 +672,7 @@ class _Reader:
         breaks = list(_CLAUSE_BREAK.finditer(text, sentence_start, position))
         clause_start = breaks[-1].end() if breaks else sentence_start
         owner = self._owner_between(clause_start, position)
-        if owner is None and breaks and breaks[-1].group() == ":":
+        if owner is None and breaks and breaks[-1].group() in ":;":
             # a headline's topic before its colon: "North Korean Deminers: 11 Killed"
             topic_start = breaks[-2].end() if len(breaks) > 1 else sentence_start
             owner = self._owner_between(topic_start, breaks[-1].start())
@@ -766,7 +772,10 @@ class _Reader:
         verb = _SUFFERED_BEFORE.search(left)
         if verb is None:
             return None
-        return _subject_before(left[: verb.start()])
+        # the nearest owner, not a place or an ally: "North Korean units fighting
+        # alongside Russian troops have lost"
+        left_start = position - len(left)
+        return self._owner_between(left_start, left_start + verb.start())
 
     # -- who and when ---------------------------------------------------------------------
 
