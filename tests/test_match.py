@@ -667,3 +667,50 @@ def test_the_same_days_report_naming_other_officials_follows_up_the_development(
 def test_a_quoted_denial_or_a_compound_word_does_not_hide_the_event(
         monitor: Monitor, title: str, summary: str, rule_id: str) -> None:
     assert fired(monitor, story(title, summary)) == [[rule_id]]
+
+
+@pytest.mark.parametrize(("title", "summary", "rule_id"), [
+    ("Orbán Leaves the White House With a US LNG Deal and a Waiver. Who Won?",
+     "Hungary agreed to buy about $600 million of American LNG.", "gas-deal"),
+    ("Pistorius brings €1.9bn in extra German military support to Kyiv",
+     "Germany will add the money to its military assistance for Ukraine.", "aid-package"),
+    ("Ignitis To Ship Gas To Ukraine Through Poland Under New Deal",
+     "Lithuania's energy group will supply Naftogaz with regasified LNG.", "gas-deal"),
+    ("Moscow promises 'humanitarian' gas to Transnistria",
+     "Russia will supply gas to the region, Tiraspol's leader said.", "gas-deal"),
+    ("Vertical Corridor: five operators launch 'Route 1' for LNG from Greece to Ukraine",
+     "Grid operators will offer bundled capacity to move LNG to Ukraine.", "gas-deal"),
+])
+def test_developments_told_by_new_verbs_or_before_a_question_alert(
+        monitor: Monitor, title: str, summary: str, rule_id: str) -> None:
+    assert fired(monitor, story(title, summary)) == [[rule_id]]
+
+
+@pytest.mark.parametrize(("title", "summary"), [
+    ("Washington and Kyiv Finally Sign Their Minerals Deal. Is New Military Aid Part of It?",
+     "Future US military assistance could count as a contribution to the fund."),
+    ("'A $90 billion weapons offer': Zelenskyy pitches Trump a mega arms deal",
+     "Ukraine would buy US weapons including air defence. Nothing has been signed."),
+    ("Trump Orders 90-Day Freeze on Foreign Aid. Does It Touch Ukraine's Weapons?",
+     "An executive order signed on inauguration day pauses most foreign assistance."),
+    ("Storage watch: EU gas stocks slide toward 60% in cold snap",
+     "Traders cited the end of Russian transit via Ukraine as one factor."),
+    ("Kyiv's winter gas bill: 4.4 billion cubes to buy after Russian blitz",
+     "Ukraine must import gas after strikes on its output."),
+    ("'Illegal': Budapest and Bratislava vow court fight over EU gas ban",
+     "Hungary and Slovakia say they will sue over the phase-out."),
+])
+def test_minerals_offers_freezes_statistics_and_court_fights_stay_silent(
+        monitor: Monitor, title: str, summary: str) -> None:
+    assert fired(monitor, story(title, summary)) == [[]]
+
+
+def test_packages_of_two_countries_on_the_same_day_are_two(monitor: Monitor) -> None:
+    results = fired(
+        monitor,
+        story("Sánchez brings Kyiv a billion euros in military aid for this year",
+              "Spain will provide the aid under its security agreement."),
+        story("Trudeau, in Kyiv, Promises 25 Armored Vehicles",
+              "Canada will send 25 light armoured vehicles to Ukraine.", 2, 1),
+    )
+    assert results == [["aid-package"], ["aid-package"]]

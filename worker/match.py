@@ -53,10 +53,11 @@ ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b", re.IGNORECASE
 #: Headline words that report a refusal, not a development ("Tiraspol rejects gas offer").
 #: (Matched inside words: "reject" finds "rejects" and "rejected".)
 REFUSALS = ("reject", "turns down", "turned down", "refuse", "declines", "declined", "oppose",
-            "challenge", "vow to fight", "vows to fight", "delays", "delayed", "pushes back",
+            "challenge", "vow to fight", "vows to fight", "court fight", "delays", "delayed",
+            "pushes back",
             "pushed back", "puts off", "put off",
             "postpones", "postponed", "blocks", "blocked", "stalls", "stalled", "vetoes",
-            "vetoed", "pauses", "paused", "freezes", "holds back", "scaled back", "scales back",
+            "vetoed", "pauses", "paused", "freeze", "holds back", "scaled back", "scales back",
             "halts", "halted", "suspends", "suspended", "stuck", "held up", "on hold")
 #: ... headlines that report an attack ("Russian missiles hit gas production sites"),
 ATTACKS = ("missiles hit", "missile hits", "drones hit", "drone hits", "strikes hit",
@@ -78,7 +79,8 @@ NO_RESULT = ("fail to", "fails to", "failed to", "without deal", "without a deal
 #: ... and stories that say there is nothing agreed or nothing to tell yet.
 NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lacks agreement",
                "has not agreed", "have not agreed", "not yet agreed",
-               "not accepted", "no contract has been signed")
+               "not accepted", "no contract has been signed", "nothing has been signed",
+               "not been signed", "to be worked out")
 
 #: Headlines that report more of the same, not a change ("Italy keeps aid flowing",
 #: "Italy to keep sending arms"; not "... gas to keep heating on").
@@ -273,10 +275,14 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
     for development in developments:
         if development.rule_id != rule.id or not development.events & events:
             continue
-        # The same day's reports name different officials and places; their headlines
-        # still tell two developments apart.
-        same_days = _within(story, development.published, SAME_DAYS)
-        if not (same_days or _may_be_the_same(parties, _parties(rule, development.names))):
+        # The same days' reports name different officials and places: only countries
+        # tell two developments apart then (Canada's package is not Spain's).
+        known = _parties(rule, development.names)
+        if _within(story, development.published, SAME_DAYS):
+            known, named = known & COUNTRIES, parties & COUNTRIES
+        else:
+            named = parties
+        if not _may_be_the_same(named, known):
             continue
         led_by = _parties(rule, development.headline_names)
         if led_by and not led_by & parties:
@@ -391,17 +397,14 @@ def _event_kinds(rule: Rule, found: frozenset[str], text: str) -> frozenset[str]
                      if any(term in found and _told_as_news(term, text) for term in terms))
 
 
-def _is_explainer(rule: Rule, title: str) -> bool:
+def _is_explainer(title: str) -> bool:
     """Whether the headline asks or explains rather than reports. A question after a
-    reported event still reports it ("Berlin releases its €3 billion. What will it buy?")."""
+    statement is judged by the statement ("Berlin releases its €3 billion. What will it
+    buy?")."""
     lowered = title.lower().replace("’", "'")
     if any(m in lowered for m in EXPLAINERS) or lowered.startswith(EXPLAINER_STARTS):
         return True
-    if not title.rstrip(" ’'\"”").endswith("?"):
-        return False
-    statement = _STATEMENT_BEFORE_QUESTION.match(title)
-    return not (statement and any(_told_as_news(term, statement.group(1))
-                                  for term in rule.novelty.event_terms()))
+    return title.rstrip(" ’'\"”").endswith("?") and not _STATEMENT_BEFORE_QUESTION.match(title)
 
 
 def _first_in(text: str, phrases: Iterable[str]) -> str | None:
@@ -466,7 +469,7 @@ def judge(
 
     # new-development: an event, told as news (not a forecast, not an explainer),
     # not told before.
-    if _is_explainer(rule, story.title):
+    if _is_explainer(story.title):
         return silent("the headline asks or explains rather than reports")
     headline_terms = novelty.headline_terms() or tuple(t for group in rule.require for t in group)
     in_headline = [term for term in headline_terms if term in evidence.in_title]
