@@ -714,3 +714,14 @@ def test_packages_of_two_countries_on_the_same_day_are_two(monitor: Monitor) -> 
               "Canada will send 25 light armoured vehicles to Ukraine.", 2, 1),
     )
     assert results == [["aid-package"], ["aid-package"]]
+
+
+@pytest.mark.parametrize("title", [
+    "Rome extends decree on arms for Ukraine through 2025",
+    "Italy's Parliament Rubber-Stamps Another Year Of Arms For Kyiv",
+])
+def test_a_story_about_whom_our_article_already_told_the_event_restates_it(
+        monitor: Monitor, title: str) -> None:
+    summary = ("Lawmakers in Rome approved the decree allowing the government to keep sending "
+               "military equipment to Ukraine until the end of 2025.")
+    assert "restates earlier coverage" in reasons(monitor, story(title, summary))["aid-package"]

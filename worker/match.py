@@ -187,22 +187,28 @@ def rule_terms_hit(rule: Rule, found: frozenset[str]) -> tuple[str, ...] | None:
 
 def restated_by(story: Story, earlier: Sequence[EarlierItem],
                 articles: frozenset[str] = frozenset(),
-                reports: Callable[[str], bool] = lambda quote: True) -> str | None:
+                reports: Callable[[str], bool] = lambda quote: True,
+                parties: frozenset[str] = frozenset()) -> str | None:
     """The earlier sentence the story only restates, if any.
 
     Most of the story's words are in that sentence, or, for a sentence of our
     own ``articles``, most of its headline's (a short headline is too generic
-    to compare with other outlets' stories). Only sentences that ``report``
-    what the story does count: "a halt when the deal lapses" foresees the
-    halt a story reports.
+    to compare with other outlets' stories) or every one of its ``parties``
+    (the story's names that tell developments apart: "Rome extends its arms
+    decree through 2025" restates "Italy has extended its commitment to
+    supplying Ukraine"). Only sentences that ``report`` what the story does
+    count: "a halt when the deal lapses" foresees the halt a story reports.
     """
     story_words = _word_roots(f"{story.title} {story.summary}")
     headline_words = _word_roots(story.title)
     for item in earlier:
         if not reports(item.quote):
             continue
+        ours = item.id in articles
+        if ours and parties and parties <= names(item.quote):
+            return item.quote
         said = _word_roots(item.quote)
-        wordings = [story_words, headline_words] if item.id in articles else [story_words]
+        wordings = [story_words, headline_words] if ours else [story_words]
         if any(len(words & said) >= RESTATEMENT_MIN_WORDS
                and len(words & said) / len(words) >= RESTATEMENT_CONTAINMENT
                for words in wordings):
@@ -541,7 +547,7 @@ def judge(
             mentioned = any(_occurrences(term, quote) for term in event_terms)
             return mentioned and (not story_done or _event_done(event_terms, quote))
 
-        quote = restated_by(story, earlier, articles, reports_it)
+        quote = restated_by(story, earlier, articles, reports_it, parties)
         if quote:
             return silent(f"restates earlier coverage: {quote!r}")
     what = [f"{kind} event" for kind in sorted(events)]
