@@ -623,7 +623,7 @@ def test_a_question_after_a_reported_event_and_budget_support_beside_a_package_a
      "same development"),
     ("Commission: roadmap to end Russian gas imports pushed back to March",
      "Brussels delayed its plan to phase out Russian gas.", "delay"),
-    ("EU offers Moldova €250m energy support; Tiraspol holds out",
+    ("EU offers Moldova €250m for gas; Tiraspol holds out",
      "The money could buy gas for Transnistria; Tiraspol has not agreed.", "no result"),
 ])
 def test_budget_support_follow_up_questions_delays_and_unaccepted_offers_stay_silent(
@@ -725,3 +725,29 @@ def test_a_story_about_whom_our_article_already_told_the_event_restates_it(
     summary = ("Lawmakers in Rome approved the decree allowing the government to keep sending "
                "military equipment to Ukraine until the end of 2025.")
     assert "restates earlier coverage" in reasons(monitor, story(title, summary))["aid-package"]
+
+
+@pytest.mark.parametrize(("title", "summary", "rule_id"), [
+    ("Slovakia's SPP Keeps Gas Flowing Via Hungary",
+     "Customers were supplied in full through an alternative route from Hungary.", "gas-deal"),
+    ("Starmer in Kyiv: 'a hundred years' of friendship, and new kit for the front",
+     "He promised Gravehawk air-defence systems and 150 artillery barrels.", "aid-package"),
+])
+def test_a_new_route_kept_flowing_and_new_kit_alert(
+        monitor: Monitor, title: str, summary: str, rule_id: str) -> None:
+    assert fired(monitor, story(title, summary)) == [[rule_id]]
+
+
+@pytest.mark.parametrize(("title", "summary"), [
+    ("Tiraspol says 'no thanks' to EU-backed gas offer",
+     "Transnistria's leaders turned down a proposal to buy gas through Chisinau."),
+    ("EU offers Moldova €250m energy support package",
+     "The money helps pay for electricity imports and, if Tiraspol accepts, gas."),
+    ("Brussels Dangles More US LNG Purchases in Tariff Talks",
+     "The EU could buy more American LNG as part of a deal."),
+    ("Italy keeps military aid to Ukraine flowing through 2025",
+     "Rome has extended its commitment to supplying Kyiv."),
+])
+def test_refused_offers_energy_support_and_dangled_purchases_stay_silent(
+        monitor: Monitor, title: str, summary: str) -> None:
+    assert fired(monitor, story(title, summary)) == [[]]

@@ -45,7 +45,7 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
           "is set to", "are set to", "plans to", "planning to", "ready to", "to be announced",
           "be announced", "be unveiled", "be signed", "be sent", "to announce",
           "will announce", "to unveil", "will unveil", "braces for", "warns against",
-          "could ", "weighs ", "threat to", "threatens to", "threatened to")
+          "could ", "weighs ", "threat to", "threatens to", "threatened to", "dangles")
 
 #: Headline words that count one more of a kind ("Second US LNG cargo reaches Ukraine").
 ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b", re.IGNORECASE)
@@ -54,7 +54,7 @@ ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b", re.IGNORECASE
 #: (Matched inside words: "reject" finds "rejects" and "rejected".)
 REFUSALS = ("reject", "turns down", "turned down", "refuse", "declines", "declined", "oppose",
             "challenge", "vow to fight", "vows to fight", "court fight", "delays", "delayed",
-            "pushes back",
+            "pushes back", "no thanks",
             "pushed back", "puts off", "put off",
             "postpones", "postponed", "blocks", "blocked", "stalls", "stalled", "vetoes",
             "vetoed", "pauses", "paused", "freeze", "holds back", "scaled back", "scales back",
@@ -87,6 +87,9 @@ NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lack
 CONTINUATION = re.compile(
     r"\b(?:keeps|continues|still|remains|repeats)\b|^[\w' -]{0,25}?\bto (?:keep|continue)\b",
     re.IGNORECASE)
+
+#: ... unless they name a route, which is new ("Slovakia's SPP keeps gas flowing via Hungary").
+ROUTE = re.compile(r"\bvia\b", re.IGNORECASE)
 
 #: Words that make the event after them background ("since Moscow cut off gas") or
 #: deny it ("no chance of a new agreement").
@@ -491,7 +494,7 @@ def judge(
         # "Radiators warm again in Tiraspol after gas loan" reports a consequence.
         return silent(f"the headline names {in_headline[0]!r} only as background")
     continuation = CONTINUATION.search(story.title.replace("’", "'"))
-    if continuation:
+    if continuation and not ROUTE.search(story.title):
         return silent(f"the headline reports more of the same ({continuation.group()!r})")
     title_hedge, summary_hedge = _first_in(story.title, HEDGES), _first_in(story.summary, HEDGES)
     in_title = _event_kinds(rule, evidence.in_title, story.title)
