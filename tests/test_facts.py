@@ -199,6 +199,11 @@ CASUALTY_CASES = [
      {"value": 40.0, "measure": "killed", "subject": "north_korean"}),
     ("North Korean units fighting alongside Russian troops have lost nearly 4,000 killed and "
      "wounded.", {"value": 4000.0, "measure": "killed_or_wounded", "subject": "north_korean"}),
+    ("‘3,800 dead and wounded’: Zelenskyy updates North Korean toll",
+     {"value": 3800.0, "measure": "killed_or_wounded", "subject": "north_korean"}),
+    ("Kyiv: North Korean losses in Kursk now ‘more than 5,000’",
+     {"value": 5000.0, "measure": "casualties", "qualifier": "more_than",
+      "subject": "north_korean"}),
     ("Ukraine says it has captured a third North Korean soldier",
      {"value": 3.0, "measure": "captured", "subject": "north_korean"}),
     ("UK intelligence: North Korean losses top 6,000",

@@ -751,3 +751,37 @@ def test_a_new_route_kept_flowing_and_new_kit_alert(
 def test_refused_offers_energy_support_and_dangled_purchases_stay_silent(
         monitor: Monitor, title: str, summary: str) -> None:
     assert fired(monitor, story(title, summary)) == [[]]
+
+
+@pytest.mark.parametrize(("title", "summary"), [
+    ("Commission proposes law to ban Russian gas imports by end-2027",
+     "The draft would bar new contracts; member states must still agree it."),
+    ("Commission: roadmap to end Russian gas imports slips again",
+     "The plan will not be presented before the spring."),
+    ("Fico Fumes: Gas Transit Stop 'Costs Slovakia €500m a Year'",
+     "He renewed his attack on Kyiv for letting the transit deal lapse."),
+    ("Moldova Buys Power From Breakaway Region's Gas-Fired Plant Again",
+     "Energocom agreed to keep buying electricity from the plant."),
+    ("Naftogaz: biggest strike yet hits gas production in Kharkiv",
+     "Ukraine will have to import more gas this winter."),
+    ("Naftogaz: first-quarter imports highest since 2021",
+     "Ukraine bought gas mainly through Hungary and Poland."),
+    ("Council: 19th package adopted, Russian LNG banned from 2027",
+     "The EU's latest sanctions phase out Russian LNG imports."),
+    ("Hegseth at Ramstein: Europe Must Foot the Bill for Ukraine's weapons",
+     "Europeans must provide most future aid, he said."),
+    ("EU arms plan for Ukraine shrinks to a €5bn ammunition drive",
+     "The plan to raise military aid for Ukraine was scaled back."),
+])
+def test_proposals_complaints_statistics_and_cut_plans_stay_silent(
+        monitor: Monitor, title: str, summary: str) -> None:
+    assert fired(monitor, story(title, summary)) == [[]]
+
+
+@pytest.mark.parametrize("title", [
+    "Berlin to bankroll Ukrainian-made long-range weapons",
+    "Germany to send two more Patriot launchers to Ukraine within days",
+])
+def test_packages_bankrolled_or_sent_within_days_alert(monitor: Monitor, title: str) -> None:
+    assert fired(monitor, story(title, "The defence ministry announced it.")) == [
+        ["aid-package"]]

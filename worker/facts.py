@@ -130,7 +130,9 @@ _NO_COUNT_BEFORE = re.compile(r"\b(?:no|any|every|each)[ \t\u00a0]+$", re.IGNORE
 _MORE_AFTER = re.compile(r"(?:\+|[ \t\u00a0]*-?plus\b|[ \t\u00a0]+or[ \t\u00a0]+more\b)",
                          re.IGNORECASE)
 
-_QUOTE_AT_NUMBER = re.compile(r"(?<=\d)[\"'’”](?=\s)|(?<=\s)[\"'‘“](?=\d)")
+_QUOTE_AT_NUMBER = re.compile(
+    r"(?<=\d)[\"'’”](?=\W|$)|(?:(?<=\s)|^)[\"'‘“](?=\d|(?:more|about|nearly|some|over|around"
+    r"|at\s+least|up\s+to|between)\b)", re.IGNORECASE | re.MULTILINE)
 
 _MONTHS = (
     "January|February|March|April|May|June|July|August|September|October|November|December"
@@ -199,6 +201,7 @@ _COUNT_AFTER = re.compile(
 # ... or with only a qualifier between: "North Korean casualties near 4,000".
 _TOTAL_QUALIFIED = re.compile(
     r"\b(?:(?P<casualties>casualties|losses)|(?P<dead>death\s+toll|toll|dead))"
+    r"(?:[ \t\u00a0]+(?:in|near)[ \t\u00a0]+[A-Z][\w-]*)?"  # "losses in Kursk now"
     r"(?:[ \t\u00a0]+(?:now|already|so\s+far))?[ \t\u00a0]+$",
     re.IGNORECASE,
 )

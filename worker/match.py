@@ -40,7 +40,7 @@ RESTATEMENT_MIN_WORDS = 4  # three shared words ("Russia", "send", "gas") say li
 
 #: Words that make an event a forecast rather than news.
 HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is coming",
-          "next few days", "in days", "possible", "risk to", "risk of", "to discuss",
+          "next few days", " in days", "must ", "possible", "risk to", "risk of", "to discuss",
           "discusses", "to talk", "in talks", "holds talks", "offers to", "expected to",
           "is set to", "are set to", "plans to", "planning to", "ready to", "to be announced",
           "be announced", "be unveiled", "be signed", "be sent", "to announce",
@@ -54,7 +54,7 @@ ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b", re.IGNORECASE
 #: (Matched inside words: "reject" finds "rejects" and "rejected".)
 REFUSALS = ("reject", "turns down", "turned down", "refuse", "declines", "declined", "oppose",
             "challenge", "vow to fight", "vows to fight", "court fight", "delays", "delayed",
-            "pushes back", "no thanks",
+            "pushes back", "no thanks", "slips", "slipped", "shrinks", "cut to",
             "pushed back", "puts off", "put off",
             "postpones", "postponed", "blocks", "blocked", "stalls", "stalled", "vetoes",
             "vetoed", "pauses", "paused", "freeze", "holds back", "scaled back", "scales back",
@@ -62,16 +62,20 @@ REFUSALS = ("reject", "turns down", "turned down", "refuse", "declines", "declin
 #: ... headlines that report an attack ("Russian missiles hit gas production sites"),
 ATTACKS = ("missiles hit", "missile hits", "drones hit", "drone hits", "strikes hit",
            "hit by", "strike on", "strikes on", "attack on", "attacks on", "attacked",
-           "shelled", "bombed")
+           "shelled", "bombed", "strike hits", "strike yet hits", "attack hits")
 #: ... headlines that react to an event ("EU condemns Gazprom's cut-off of gas to Moldova").
 REACTIONS = ("condemn", "slams", "slammed", "blames", "blamed", "criticis", "criticiz",
-             "denounce", "welcomes", "welcomed", "hails", "hailed", "praises", "praised")
+             "denounce", "welcomes", "welcomed", "hails", "hailed", "praises", "praised",
+             "fumes", "lashes out")
+#: ... headlines that only propose or plan one ("Commission proposes law to ban Russian gas
+#: imports": nothing is agreed, halted or delivered yet),
+PROPOSALS = ("proposes", "proposed", "proposal", "roadmap", "tables ", "pitches")
 #: ... headlines that ask for one ("NATO chief urges allies to send more air defence").
 PLEAS = ("urges", "urged", "calls on", "calls for", "appeals for", "asks allies", "pleads")
 #: What such a headline reports instead of a development, unless an event is told before
 #: it ("Gas Stops Flowing After Ukraine Refuses") or it is background ("after strikes on").
 NOT_DEVELOPMENTS = (("a refusal or a delay", REFUSALS), ("an attack", ATTACKS),
-                    ("a reaction", REACTIONS), ("a plea", PLEAS))
+                    ("a reaction", REACTIONS), ("a plea", PLEAS), ("a proposal", PROPOSALS))
 #: ... headlines that report no result at all, whatever else they say,
 NO_RESULT = ("fail to", "fails to", "failed to", "without deal", "without a deal",
              "without agreement", "without an agreement", "no deal", "no time left", "drag on",
