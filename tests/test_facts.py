@@ -683,3 +683,8 @@ def test_a_total_does_not_reach_across_another_measure() -> None:
 def test_a_multiplier_is_not_a_count() -> None:
     assert not extract_facts("The count of North Koreans killed is more than three times its "
                              "April figure.")
+
+
+def test_a_price_with_four_characters_is_read_not_crashed_on() -> None:
+    facts = extract_facts("Gas prices creep higher\nA gallon of regular rose to about $3.25.")
+    assert [(f.value, f.unit) for f in facts] == [(3.25, "USD")]

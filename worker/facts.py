@@ -523,8 +523,9 @@ class _Reader:
     def _countable(self, match: re.Match[str], left: str, end: int) -> bool:
         text = self.text
         digits = match.group("digits")
-        if digits and not match.group("scale") and len(digits) == 4 and 1900 <= int(digits) <= 2100:
-            return False  # a year
+        if (digits and not match.group("scale") and len(digits) == 4 and digits.isdigit()
+                and 1900 <= int(digits) <= 2100):
+            return False  # a year ("$3.25" is no year)
         after = text[end : end + 2]
         if after[:1].isalnum() or (after[:1] == "-" and after[1:2].isalpha()):
             return False  # "4,000sq km", "74-year-old", "20-somethings"
