@@ -430,47 +430,6 @@ def test_a_volume_our_article_told_of_another_party_is_no_repeat(monitor: Monito
     assert "repeats a known figure" in reasons(monitor, dtek)["gas-deal"]
 
 
-@pytest.mark.parametrize(("title", "summary"), [
-    ("Brussels adopts phase-out of Russian LNG",
-     "The Council adopted the regulation that bans Russian LNG under short-term contracts."),
-    ("Greece and Ukraine ink LNG supply pact",
-     "DEPA and Naftogaz will ship US LNG via the Vertical Corridor this winter."),
-    ("Slovakia's SPP gets first gas via TurkStream after Ukraine halt",
-     "The company said volumes were arriving via Hungary."),
-])
-def test_gas_developments_in_other_words_alert(monitor: Monitor, title: str,
-                                               summary: str) -> None:
-    assert fired(monitor, story(title, summary)) == [["gas-deal"]]
-
-
-@pytest.mark.parametrize(("title", "summary"), [
-    ("Canada to donate 50 armoured vehicles to Ukraine", "Ottawa will also fund training."),
-    ("Denmark allocates 1.3 billion kroner for weapons for Ukraine",
-     "The money will buy artillery and drones."),
-    ("Sweden's 18th military support package for Ukraine worth SEK 1.4 billion",
-     "The package includes boats and ammunition."),
-    ("Biden Announces Nearly $2.5 Billion More for Ukraine's Military",
-     "The package pairs weapons drawn from US stocks with contracts for air defense."),
-    ("Oslo more than doubles this year's Ukraine support to NOK 85 billion",
-     "Most of the allocation goes to military support, including air defence, the rest to "
-     "humanitarian needs."),
-])
-def test_packages_announced_in_other_words_alert(monitor: Monitor, title: str,
-                                                 summary: str) -> None:
-    assert fired(monitor, story(title, summary)) == [["aid-package"]]
-
-
-@pytest.mark.parametrize(("title", "summary"), [
-    ("Hungary and Slovakia reject EU plan to phase out Russian gas",
-     "Budapest and Bratislava said they would oppose the plan."),
-    ("EU imported record volume of Russian LNG in 2024",
-     "Shipments rose to 17.5 million tonnes, according to ship-tracking data."),
-])
-def test_reactions_and_statistics_on_gas_stay_silent(monitor: Monitor, title: str,
-                                                     summary: str) -> None:
-    assert fired(monitor, story(title, summary)) == [[]]
-
-
 def test_a_deal_of_another_buyer_with_the_same_seller_is_another_development(
         monitor: Monitor) -> None:
     # Slovakia's SPP is named in its headline and never in Naftogaz's deal with SOCAR.
@@ -496,80 +455,10 @@ def test_a_repeated_amount_ties_a_story_to_its_package_whatever_its_headline_nam
     assert results == [["aid-package"], []]
 
 
-@pytest.mark.parametrize(("title", "summary", "why"), [
-    ("Naftogaz: Russian missiles hit gas production in Kharkiv and Poltava regions",
-     "The strikes are forcing Kyiv to buy more gas abroad.", "attack"),
-    ("Trump Halts All Military Aid to Ukraine After Oval Office Blowup",
-     "Shipments are on hold while the White House reviews whether Kyiv is committed.",
-     "refusal"),
-    ("Commission: Roadmap to end Russian gas imports postponed again",
-     "The plan for phasing out Russian gas will not be presented before May.", "delay"),
-    ("Putin says no time left to strike new gas transit deal through Ukraine this year",
-     "He said the contract would end on 31 December.", "no result"),
-    ("Transnistria: talks on Russian 'humanitarian' gas drag on with no route agreed",
-     "Tiraspol says Moscow is willing to send gas.", "no result"),
-    ("Washington and Kyiv sign minerals deal covering oil and gas projects",
-     "The agreement sets up a joint investment fund.", "excluded"),
-])
-def test_attacks_halts_delays_and_other_deals_are_not_developments(
-        monitor: Monitor, title: str, summary: str, why: str) -> None:
-    verdicts = reasons(monitor, story(title, summary))
-    assert any(why in reason for reason in verdicts.values()), verdicts
-    assert fired(monitor, story(title, summary)) == [[]]
-
-
-@pytest.mark.parametrize(("title", "summary", "rule_id"), [
-    ("Naftogaz to import gas through Hungary after strikes on output",
-     "Naftogaz has agreed with MVM to bring in gas via Beregdaroc.", "gas-deal"),
-    ("Gazprom halts gas supplies to Moldova", "Deliveries stopped at 05:00.", "gas-deal"),
-    ("Eustream and GTSOU: operators agree extra capacity for flows from Slovakia into Ukraine",
-     "The operators signed an agreement raising firm capacity from May.", "gas-deal"),
-    ("Orban Walks Away With Sanctions Waiver — And A US LNG Deal",
-     "Hungary won an exemption from US sanctions on Russian gas and agreed to buy US LNG.",
-     "gas-deal"),
-    ("Pentagon Rushes $500 Million Weapons Package to Ukraine",
-     "The drawdown includes HIMARS rockets.", "aid-package"),
-    ("Germany Promises Four More IRIS-T Air Defense Systems To Kyiv",
-     "Pistorius said Germany would deliver four further systems.", "aid-package"),
-    ("Macron Announces €2 Billion Package: Mistral Missiles and AMX-10 Vehicles",
-     "After talks with Zelenskyy, the French president detailed the new military aid.",
-     "aid-package"),
-])
-def test_developments_beside_attack_and_sanctions_words_alert(
-        monitor: Monitor, title: str, summary: str, rule_id: str) -> None:
-    assert fired(monitor, story(title, summary)) == [[rule_id]]
-
-
-@pytest.mark.parametrize(("title", "summary", "why"), [
-    ("EU condemns Gazprom's cut-off of gas to Moldova",
-     "The Commission said the halt was a political move.", "reaction"),
-    ("Ukraine will not extend gas transit deal, Zelensky confirms",
-     "Kyiv will let the Gazprom contract lapse at the end of the year.", "denies"),
-    ("Europe's LNG imports rose 20% last year",
-     "Data show the EU bought more liquefied gas than ever in 2024.", "excluded"),
-])
-def test_reactions_denials_and_statistics_are_not_developments(
-        monitor: Monitor, title: str, summary: str, why: str) -> None:
-    verdicts = reasons(monitor, story(title, summary))
-    assert why in verdicts["gas-deal"], verdicts
-    assert fired(monitor, story(title, summary)) == [[]]
-
-
 def test_a_gas_company_names_the_gas(monitor: Monitor) -> None:
     assert fired(monitor, story(
         "Moldova signs deal with Romania's Romgaz for winter supplies",
         "Energocom agreed to buy 200 million cubic metres.")) == [["gas-deal"]]
-
-
-@pytest.mark.parametrize(("title", "summary"), [
-    ("German €3bn aid for Ukraine stuck amid budget row",
-     "Scholz and his rivals disagree on how to fund the weapons."),
-    ("NATO chief urges allies to send more air defence to Ukraine",
-     "Rutte said Kyiv needs more Patriots."),
-])
-def test_stuck_aid_and_pleas_for_aid_are_not_packages(monitor: Monitor, title: str,
-                                                      summary: str) -> None:
-    assert fired(monitor, story(title, summary)) == [[]]
 
 
 def test_a_figure_told_as_troops_lost_alerts(monitor: Monitor) -> None:
@@ -598,21 +487,6 @@ def test_the_same_amount_from_another_country_days_later_is_another_package(
               "Belgium will send the aid this year.", 50, 2),
     )
     assert results == [["aid-package"], ["aid-package"], []]
-
-
-@pytest.mark.parametrize(("title", "summary", "rule_id"), [
-    ("Berlin releases its €3 billion for Ukraine. What will it buy?",
-     "The budget committee approved the extra military aid; most goes on air defence.",
-     "aid-package"),
-    ("100,000 Drones For Ukraine, Says Healey",
-     "Britain will spend £350m on drones for Kyiv this year.", "aid-package"),
-    ("US unveils nearly $2.5 billion in new weapons for Ukraine",
-     "Separately, the Treasury said it would send $3.4 billion in budget support.",
-     "aid-package"),
-])
-def test_a_question_after_a_reported_event_and_budget_support_beside_a_package_alert(
-        monitor: Monitor, title: str, summary: str, rule_id: str) -> None:
-    assert fired(monitor, story(title, summary)) == [[rule_id]]
 
 
 @pytest.mark.parametrize(("title", "summary", "why"), [
@@ -658,53 +532,6 @@ def test_the_same_days_report_naming_other_officials_follows_up_the_development(
     assert results == [["gas-deal"], []]
 
 
-@pytest.mark.parametrize(("title", "summary", "rule_id"), [
-    ('"We will not leave Kyiv alone": Norway pledges NOK 3bn for air defence',
-     "The money will buy Patriot missiles for Ukraine.", "aid-package"),
-    ("Tiraspol gets Russian-paid gas from Saturday",
-     "A Hungarian firm will deliver the gas via the Trans-Balkan route.", "gas-deal"),
-])
-def test_a_quoted_denial_or_a_compound_word_does_not_hide_the_event(
-        monitor: Monitor, title: str, summary: str, rule_id: str) -> None:
-    assert fired(monitor, story(title, summary)) == [[rule_id]]
-
-
-@pytest.mark.parametrize(("title", "summary", "rule_id"), [
-    ("Orbán Leaves the White House With a US LNG Deal and a Waiver. Who Won?",
-     "Hungary agreed to buy about $600 million of American LNG.", "gas-deal"),
-    ("Pistorius brings €1.9bn in extra German military support to Kyiv",
-     "Germany will add the money to its military assistance for Ukraine.", "aid-package"),
-    ("Ignitis To Ship Gas To Ukraine Through Poland Under New Deal",
-     "Lithuania's energy group will supply Naftogaz with regasified LNG.", "gas-deal"),
-    ("Moscow promises 'humanitarian' gas to Transnistria",
-     "Russia will supply gas to the region, Tiraspol's leader said.", "gas-deal"),
-    ("Vertical Corridor: five operators launch 'Route 1' for LNG from Greece to Ukraine",
-     "Grid operators will offer bundled capacity to move LNG to Ukraine.", "gas-deal"),
-])
-def test_developments_told_by_new_verbs_or_before_a_question_alert(
-        monitor: Monitor, title: str, summary: str, rule_id: str) -> None:
-    assert fired(monitor, story(title, summary)) == [[rule_id]]
-
-
-@pytest.mark.parametrize(("title", "summary"), [
-    ("Washington and Kyiv Finally Sign Their Minerals Deal. Is New Military Aid Part of It?",
-     "Future US military assistance could count as a contribution to the fund."),
-    ("'A $90 billion weapons offer': Zelenskyy pitches Trump a mega arms deal",
-     "Ukraine would buy US weapons including air defence. Nothing has been signed."),
-    ("Trump Orders 90-Day Freeze on Foreign Aid. Does It Touch Ukraine's Weapons?",
-     "An executive order signed on inauguration day pauses most foreign assistance."),
-    ("Storage watch: EU gas stocks slide toward 60% in cold snap",
-     "Traders cited the end of Russian transit via Ukraine as one factor."),
-    ("Kyiv's winter gas bill: 4.4 billion cubes to buy after Russian blitz",
-     "Ukraine must import gas after strikes on its output."),
-    ("'Illegal': Budapest and Bratislava vow court fight over EU gas ban",
-     "Hungary and Slovakia say they will sue over the phase-out."),
-])
-def test_minerals_offers_freezes_statistics_and_court_fights_stay_silent(
-        monitor: Monitor, title: str, summary: str) -> None:
-    assert fired(monitor, story(title, summary)) == [[]]
-
-
 def test_packages_of_two_countries_on_the_same_day_are_two(monitor: Monitor) -> None:
     results = fired(
         monitor,
@@ -727,18 +554,130 @@ def test_a_story_about_whom_our_article_already_told_the_event_restates_it(
     assert "restates earlier coverage" in reasons(monitor, story(title, summary))["aid-package"]
 
 
-@pytest.mark.parametrize(("title", "summary", "rule_id"), [
-    ("Slovakia's SPP Keeps Gas Flowing Via Hungary",
-     "Customers were supplied in full through an alternative route from Hungary.", "gas-deal"),
-    ("Starmer in Kyiv: 'a hundred years' of friendship, and new kit for the front",
-     "He promised Gravehawk air-defence systems and 150 artillery barrels.", "aid-package"),
+@pytest.mark.parametrize("title", [
+    "Berlin to bankroll Ukrainian-made long-range weapons",
+    "Germany to send two more Patriot launchers to Ukraine within days",
 ])
-def test_a_new_route_kept_flowing_and_new_kit_alert(
-        monitor: Monitor, title: str, summary: str, rule_id: str) -> None:
+def test_packages_bankrolled_or_sent_within_days_alert(monitor: Monitor, title: str) -> None:
+    assert fired(monitor, story(title, "The defence ministry announced it.")) == [
+        ["aid-package"]]
+
+
+#: Developments told in other words, each with the rule it should fire.
+ALERTING = [
+    ("Brussels adopts phase-out of Russian LNG",
+     "The Council adopted the regulation that bans Russian LNG under short-term contracts.",
+     "gas-deal"),
+    ("Greece and Ukraine ink LNG supply pact",
+     "DEPA and Naftogaz will ship US LNG via the Vertical Corridor this winter.",
+     "gas-deal"),
+    ("Slovakia's SPP gets first gas via TurkStream after Ukraine halt",
+     "The company said volumes were arriving via Hungary.",
+     "gas-deal"),
+    ("Canada to donate 50 armoured vehicles to Ukraine",
+     "Ottawa will also fund training.",
+     "aid-package"),
+    ("Denmark allocates 1.3 billion kroner for weapons for Ukraine",
+     "The money will buy artillery and drones.",
+     "aid-package"),
+    ("Sweden's 18th military support package for Ukraine worth SEK 1.4 billion",
+     "The package includes boats and ammunition.",
+     "aid-package"),
+    ("Biden Announces Nearly $2.5 Billion More for Ukraine's Military",
+     "The package pairs weapons drawn from US stocks with contracts for air defense.",
+     "aid-package"),
+    ("Oslo more than doubles this year's Ukraine support to NOK 85 billion",
+     "Most of the allocation goes to military support, including air defence, the rest to "
+     "humanitarian needs.",
+     "aid-package"),
+    ("Naftogaz to import gas through Hungary after strikes on output",
+     "Naftogaz has agreed with MVM to bring in gas via Beregdaroc.",
+     "gas-deal"),
+    ("Gazprom halts gas supplies to Moldova",
+     "Deliveries stopped at 05:00.",
+     "gas-deal"),
+    ("Eustream and GTSOU: operators agree extra capacity for flows from Slovakia into Ukraine",
+     "The operators signed an agreement raising firm capacity from May.",
+     "gas-deal"),
+    ("Orban Walks Away With Sanctions Waiver — And A US LNG Deal",
+     "Hungary won an exemption from US sanctions on Russian gas and agreed to buy US LNG.",
+     "gas-deal"),
+    ("Pentagon Rushes $500 Million Weapons Package to Ukraine",
+     "The drawdown includes HIMARS rockets.",
+     "aid-package"),
+    ("Germany Promises Four More IRIS-T Air Defense Systems To Kyiv",
+     "Pistorius said Germany would deliver four further systems.",
+     "aid-package"),
+    ("Macron Announces €2 Billion Package: Mistral Missiles and AMX-10 Vehicles",
+     "After talks with Zelenskyy, the French president detailed the new military aid.",
+     "aid-package"),
+    ("Berlin releases its €3 billion for Ukraine. What will it buy?",
+     "The budget committee approved the extra military aid; most goes on air defence.",
+     "aid-package"),
+    ("100,000 Drones For Ukraine, Says Healey",
+     "Britain will spend £350m on drones for Kyiv this year.",
+     "aid-package"),
+    ("US unveils nearly $2.5 billion in new weapons for Ukraine",
+     "Separately, the Treasury said it would send $3.4 billion in budget support.",
+     "aid-package"),
+    ('"We will not leave Kyiv alone": Norway pledges NOK 3bn for air defence',
+     "The money will buy Patriot missiles for Ukraine.",
+     "aid-package"),
+    ("Tiraspol gets Russian-paid gas from Saturday",
+     "A Hungarian firm will deliver the gas via the Trans-Balkan route.",
+     "gas-deal"),
+    ("Orbán Leaves the White House With a US LNG Deal and a Waiver. Who Won?",
+     "Hungary agreed to buy about $600 million of American LNG.",
+     "gas-deal"),
+    ("Pistorius brings €1.9bn in extra German military support to Kyiv",
+     "Germany will add the money to its military assistance for Ukraine.",
+     "aid-package"),
+    ("Ignitis To Ship Gas To Ukraine Through Poland Under New Deal",
+     "Lithuania's energy group will supply Naftogaz with regasified LNG.",
+     "gas-deal"),
+    ("Moscow promises 'humanitarian' gas to Transnistria",
+     "Russia will supply gas to the region, Tiraspol's leader said.",
+     "gas-deal"),
+    ("Vertical Corridor: five operators launch 'Route 1' for LNG from Greece to Ukraine",
+     "Grid operators will offer bundled capacity to move LNG to Ukraine.",
+     "gas-deal"),
+    ("Slovakia's SPP Keeps Gas Flowing Via Hungary",
+     "Customers were supplied in full through an alternative route from Hungary.",
+     "gas-deal"),
+    ("Starmer in Kyiv: 'a hundred years' of friendship, and new kit for the front",
+     "He promised Gravehawk air-defence systems and 150 artillery barrels.",
+     "aid-package"),
+]
+
+
+@pytest.mark.parametrize(("title", "summary", "rule_id"), ALERTING)
+def test_a_development_told_in_other_words_alerts(monitor: Monitor, title: str, summary: str,
+                                                   rule_id: str) -> None:
     assert fired(monitor, story(title, summary)) == [[rule_id]]
 
 
-@pytest.mark.parametrize(("title", "summary"), [
+#: Stories that report no development: reactions, statistics, pleas, proposals, offers.
+SILENT = [
+    ("Hungary and Slovakia reject EU plan to phase out Russian gas",
+     "Budapest and Bratislava said they would oppose the plan."),
+    ("EU imported record volume of Russian LNG in 2024",
+     "Shipments rose to 17.5 million tonnes, according to ship-tracking data."),
+    ("German €3bn aid for Ukraine stuck amid budget row",
+     "Scholz and his rivals disagree on how to fund the weapons."),
+    ("NATO chief urges allies to send more air defence to Ukraine",
+     "Rutte said Kyiv needs more Patriots."),
+    ("Washington and Kyiv Finally Sign Their Minerals Deal. Is New Military Aid Part of It?",
+     "Future US military assistance could count as a contribution to the fund."),
+    ("'A $90 billion weapons offer': Zelenskyy pitches Trump a mega arms deal",
+     "Ukraine would buy US weapons including air defence. Nothing has been signed."),
+    ("Trump Orders 90-Day Freeze on Foreign Aid. Does It Touch Ukraine's Weapons?",
+     "An executive order signed on inauguration day pauses most foreign assistance."),
+    ("Storage watch: EU gas stocks slide toward 60% in cold snap",
+     "Traders cited the end of Russian transit via Ukraine as one factor."),
+    ("Kyiv's winter gas bill: 4.4 billion cubes to buy after Russian blitz",
+     "Ukraine must import gas after strikes on its output."),
+    ("'Illegal': Budapest and Bratislava vow court fight over EU gas ban",
+     "Hungary and Slovakia say they will sue over the phase-out."),
     ("Tiraspol says 'no thanks' to EU-backed gas offer",
      "Transnistria's leaders turned down a proposal to buy gas through Chisinau."),
     ("EU offers Moldova €250m energy support package",
@@ -747,13 +686,6 @@ def test_a_new_route_kept_flowing_and_new_kit_alert(
      "The EU could buy more American LNG as part of a deal."),
     ("Italy keeps military aid to Ukraine flowing through 2025",
      "Rome has extended its commitment to supplying Kyiv."),
-])
-def test_refused_offers_energy_support_and_dangled_purchases_stay_silent(
-        monitor: Monitor, title: str, summary: str) -> None:
-    assert fired(monitor, story(title, summary)) == [[]]
-
-
-@pytest.mark.parametrize(("title", "summary"), [
     ("Commission proposes law to ban Russian gas imports by end-2027",
      "The draft would bar new contracts; member states must still agree it."),
     ("Commission: roadmap to end Russian gas imports slips again",
@@ -772,16 +704,49 @@ def test_refused_offers_energy_support_and_dangled_purchases_stay_silent(
      "Europeans must provide most future aid, he said."),
     ("EU arms plan for Ukraine shrinks to a €5bn ammunition drive",
      "The plan to raise military aid for Ukraine was scaled back."),
-])
-def test_proposals_complaints_statistics_and_cut_plans_stay_silent(
-        monitor: Monitor, title: str, summary: str) -> None:
+]
+
+
+@pytest.mark.parametrize(("title", "summary"), SILENT)
+def test_stories_that_report_no_development_stay_silent(monitor: Monitor, title: str,
+                                                        summary: str) -> None:
     assert fired(monitor, story(title, summary)) == [[]]
 
 
-@pytest.mark.parametrize("title", [
-    "Berlin to bankroll Ukrainian-made long-range weapons",
-    "Germany to send two more Patriot launchers to Ukraine within days",
-])
-def test_packages_bankrolled_or_sent_within_days_alert(monitor: Monitor, title: str) -> None:
-    assert fired(monitor, story(title, "The defence ministry announced it.")) == [
-        ["aid-package"]]
+#: ... and the reason given for some of them.
+SILENT_BECAUSE = [
+    ("Naftogaz: Russian missiles hit gas production in Kharkiv and Poltava regions",
+     "The strikes are forcing Kyiv to buy more gas abroad.",
+     "attack"),
+    ("Trump Halts All Military Aid to Ukraine After Oval Office Blowup",
+     "Shipments are on hold while the White House reviews whether Kyiv is committed.",
+     "refusal"),
+    ("Commission: Roadmap to end Russian gas imports postponed again",
+     "The plan for phasing out Russian gas will not be presented before May.",
+     "delay"),
+    ("Putin says no time left to strike new gas transit deal through Ukraine this year",
+     "He said the contract would end on 31 December.",
+     "no result"),
+    ("Transnistria: talks on Russian 'humanitarian' gas drag on with no route agreed",
+     "Tiraspol says Moscow is willing to send gas.",
+     "no result"),
+    ("Washington and Kyiv sign minerals deal covering oil and gas projects",
+     "The agreement sets up a joint investment fund.",
+     "excluded"),
+    ("EU condemns Gazprom's cut-off of gas to Moldova",
+     "The Commission said the halt was a political move.",
+     "reaction"),
+    ("Ukraine will not extend gas transit deal, Zelensky confirms",
+     "Kyiv will let the Gazprom contract lapse at the end of the year.",
+     "denies"),
+    ("Europe's LNG imports rose 20% last year",
+     "Data show the EU bought more liquefied gas than ever in 2024.",
+     "excluded"),
+]
+
+
+@pytest.mark.parametrize(("title", "summary", "why"), SILENT_BECAUSE)
+def test_a_silent_story_says_why(monitor: Monitor, title: str, summary: str, why: str) -> None:
+    verdicts = reasons(monitor, story(title, summary))
+    assert any(why in reason for reason in verdicts.values()), verdicts
+    assert fired(monitor, story(title, summary)) == [[]]
