@@ -7,10 +7,11 @@ all hit stop there (most stories). Then each remaining rule judges novelty:
 - ``new-figure``: fires only on a fact (e.g. a North Korean casualty figure)
   that differs from every figure already known;
 - ``new-development``: fires on an event term told as news in a headline about
-  the rule's matter, unless the story hedges ("will soon be announced"),
-  refuses, continues or explains, repeats a known amount, restates earlier
-  coverage, or follows up a development already alerted (same kind of event,
-  same parties by their proper names, within the follow-up window);
+  the rule's matter, unless the headline hedges ("will soon be announced"),
+  refuses or delays, reports an attack, a reaction, a plea or a proposal,
+  continues, denies or explains, or the story repeats a known amount, restates
+  earlier coverage, or follows up a development already alerted (same kind of
+  event, same parties by their proper names, within the follow-up window);
 - ``any``: fires on the terms alone.
 
 Everything here is pure: records in, ``Verdict`` records out.
@@ -52,13 +53,17 @@ ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b", re.IGNORECASE
 
 #: Headline words that report a refusal, not a development ("Tiraspol rejects gas offer").
 #: (Matched inside words: "reject" finds "rejects" and "rejected".)
-REFUSALS = ("reject", "turns down", "turned down", "refuse", "declines", "declined", "oppose",
-            "challenge", "vow to fight", "vows to fight", "court fight", "delays", "delayed",
-            "pushes back", "no thanks", "slips", "slipped", "shrinks", "cut to",
-            "pushed back", "puts off", "put off",
-            "postpones", "postponed", "blocks", "blocked", "stalls", "stalled", "vetoes",
-            "vetoed", "pauses", "paused", "freeze", "holds back", "scaled back", "scales back",
-            "halts", "halted", "suspends", "suspended", "stuck", "held up", "on hold")
+REFUSALS = (
+    # refusals and opposition
+    "reject", "turns down", "turned down", "refuse", "declines", "declined", "no thanks",
+    "oppose", "challenge", "vow to fight", "vows to fight", "court fight", "blocks", "blocked",
+    "vetoes", "vetoed",
+    # delays
+    "delays", "delayed", "pushes back", "pushed back", "puts off", "put off", "postpones",
+    "postponed", "slips", "slipped", "stalls", "stalled", "stuck", "held up", "on hold",
+    # halts and cuts (to a gas rule a halt is an event, which wins: see ``_before``)
+    "pauses", "paused", "freeze", "halts", "halted", "suspends", "suspended", "holds back",
+    "scaled back", "scales back", "shrinks", "cut to")
 #: ... headlines that report an attack ("Russian missiles hit gas production sites"),
 ATTACKS = ("missiles hit", "missile hits", "drones hit", "drone hits", "strikes hit",
            "hit by", "strike on", "strikes on", "attack on", "attacks on", "attacked",
@@ -131,9 +136,9 @@ _STATEMENT_BEFORE_QUESTION = re.compile(r"(.+?[.:;])\s+\S[^.:;]*\?\W*$")
 #: is an alerted story of the same rule and kind of event, within the rule's
 #: follow-up window, follows that one up.
 FOLLOW_UP_RANKS = 3
+FOLLOW_UP_SCORE = 0.6
 #: Reports this close are of the same days' news, as near-duplicates are.
 SAME_DAYS = NEAR_DUPLICATE_WINDOW / timedelta(days=1)
-FOLLOW_UP_SCORE = 0.6
 
 
 class Verdict(Record, frozen=True):
@@ -272,13 +277,13 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
     The story's closest earlier coverage (BM25-ranked) is a story this rule
     already alerted on, for the same kind of event, within the rule's
     ``follow_up_days``: it is the same development, told again. Unless both
-    name who they are about (beyond the rule's ``common_names``) and no name is
-    shared, on another day than the development's (the same day's reports name
+    name who they are about (beyond the rule's ``common_names``) and share no
+    name (within ``SAME_DAYS``, no country: the same days' reports name
     different officials): Hungary's gas deal is not a follow-up of Ukraine's LNG
-    purchase;
-    or, when the story ``repeats_amount`` of no known figure, its headline names
-    someone the development never did: Slovakia's SPP signing with SOCAR is not
-    Naftogaz's SOCAR deal. ``parties`` are the story's (see ``story_parties``).
+    purchase. Or unless the story, repeating no known amount (``repeats_amount``),
+    names in its headline someone the development never did: Slovakia's SPP
+    signing with SOCAR is not Naftogaz's SOCAR deal. ``parties`` are the
+    story's (see ``story_parties``).
     """
     if not earlier:
         return None
