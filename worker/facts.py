@@ -837,18 +837,18 @@ class _Reader:
         return before[-1].group() if before else None
 
 
+_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 # One soldier captured, told without a number: "Ukraine captures North Korean soldier",
 # "a North Korean soldier was taken alive".
 _SINGLE_CAPTURE = re.compile(
     r"(?:\b(?P<verb>captur(?:e|es|ed|ing)|t(?:ook|aken|akes|aking))\s+(?:an?\s+|one\s+)?"
-    r"|\b(?:an?|one)\s+)(?:(?P<ordinal>first|second|third|fourth|fifth|sixth)\s+)?"
+    r"|\b(?:an?|one)\s+)(?:(?P<ordinal>" + "|".join(_ORDINALS) + r")\s+)?"
     r"(?:(?:badly\s+)?(?:wounded|injured)\s+)?" + _SUBJECT.pattern
     + r"\s+(?:soldier|serviceman|fighter)\b(?!s)(?P<prisoner>\s+(?:prisoner|captive)\b)?"
     r"(?P<passive>\s+(?:was|has\s+been|had\s+been)\s+(?:captured|taken\s+(?:alive|prisoner"
     r"|captive)))?",
     re.IGNORECASE,
 )
-_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 _SUBJECT_NAMES = ("north_korean", "russian", "ukrainian", "civilians")
 _WORD_BEFORE = re.compile(r"([A-Za-z']+)[ \t\u00a0]+$")
 _DETERMINERS = _word_set("the a an this that one two both of his their its")

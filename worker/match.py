@@ -297,15 +297,15 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
         # tell two developments apart then (Canada's package is not Spain's).
         known = _parties(rule, development.names)
         if _within(story, development.published, SAME_DAYS):
-            known, named = known & COUNTRIES, parties & COUNTRIES
+            related = _may_be_the_same(parties & COUNTRIES, known & COUNTRIES)
         else:
-            named = parties
-        if not _may_be_the_same(named, known):
+            related = _may_be_the_same(parties, known)
+        if not related:
             continue
         led_by = _parties(rule, development.headline_names)
         if led_by and not led_by & parties:
             continue  # the story is not about whom the development's headline named
-        if headline_parties - _parties(rule, development.names):
+        if headline_parties - known:
             continue
         if not _within(story, development.published, rule.novelty.follow_up_days):
             continue
@@ -518,9 +518,9 @@ def judge(
                  or _first_in(f"{story.title}\n{story.summary}", NOTHING_YET))
     if no_result:
         return silent(f"the story reports no result ({no_result!r})")
-    denied = next((term for term in rule.novelty.event_terms() if any(
+    denied = None if in_title else next((term for term in rule.novelty.event_terms() if any(
         _negated(story.title, found) for found in _occurrences(term, story.title))), None)
-    if denied and not in_title:
+    if denied:
         return silent(f"the headline denies the event ({denied!r})")
     events = in_title or (frozenset() if summary_hedge
                           else _event_kinds(rule, found, f"{story.title}\n{story.summary}"))
