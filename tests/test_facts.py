@@ -445,6 +445,7 @@ def test_between_range_keeps_its_words() -> None:
 MONEY_CASES = [
     ("Biden Announces $2.5 Billion in Security Aid to Ukraine", 2.5e9, "USD", None),
     ("Austin pledges half a billion dollars more for Kyiv", 5e8, "USD", None),
+    ("Washington adds two and a half billion dollars in weapons", 2.5e9, "USD", None),
     ("A $988m package", 988e6, "USD", None),
     ("A $988 million package", 988e6, "USD", None),
     ("ING said it will incur a loss of 650 million euros.", 650e6, "EUR", None),

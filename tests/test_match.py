@@ -532,6 +532,31 @@ def test_the_same_days_report_naming_other_officials_follows_up_the_development(
     assert results == [["gas-deal"], []]
 
 
+def test_the_transit_halt_after_a_notice_to_moldova_is_another_development(
+        monitor: Monitor) -> None:
+    # Both are halts told in the same days, and the halt's story names Moldova among
+    # the countries exposed; its headline names other countries than the notice's.
+    results = fired(
+        monitor,
+        story("Gazprom will cut off Moldova on 1 January, citing unpaid debt",
+              "Moldovagaz disputes the debt."),
+        story("Russian gas stops flowing through Ukraine after five decades",
+              "Slovakia, Austria and Moldova are the most exposed.", 30, 1),
+    )
+    assert results == [["gas-deal"], ["gas-deal"]]
+
+
+def test_the_same_agreement_told_as_a_halt_is_its_follow_up(monitor: Monitor) -> None:
+    results = fired(
+        monitor,
+        story("EU energy ministers agree to phase out Russian gas by 2028",
+              "Hungary and Slovakia voted against."),
+        story("EU countries back phasing out Russian gas imports by start of 2028",
+              "Ministers endorsed the position by qualified majority.", 3, 1),
+    )
+    assert results == [["gas-deal"], []]
+
+
 def test_packages_of_two_countries_on_the_same_day_are_two(monitor: Monitor) -> None:
     results = fired(
         monitor,
@@ -647,6 +672,24 @@ ALERTING = [
     ("Starmer in Kyiv: 'a hundred years' of friendship, and new kit for the front",
      "He promised Gravehawk air-defence systems and 150 artillery barrels.",
      "aid-package"),
+    ("Senate panel OKs $400 million in weapons for Ukraine",
+     "The money buys artillery shells and drones.",
+     "aid-package"),
+    ("Oslo adds NOK 2 billion for another air defence package",
+     "The money goes to Ukraine's forces this winter.",
+     "aid-package"),
+    ("Ottawa Hands Kyiv Fresh C$200m Arms Boost",
+     "'We must stand with Ukraine,' the minister said. Canada will send 400 drones.",
+     "aid-package"),
+    ("Gazprom to cut Moldova off from 1 January over debt",
+     "Moldovagaz disputes the claim.",
+     "gas-deal"),
+    ("Moscow will fund gas for Transnistria",
+     "Russian officials said they would pay for the region's supplies.",
+     "gas-deal"),
+    ("Serbia's Russian gas deal extended to March",
+     "Belgrade secured supplies despite US sanctions against its oil company.",
+     "gas-deal"),
 ]
 
 
@@ -704,6 +747,24 @@ SILENT = [
      "Europeans must provide most future aid, he said."),
     ("EU arms plan for Ukraine shrinks to a €5bn ammunition drive",
      "The plan to raise military aid for Ukraine was scaled back."),
+    ("Bratislava threatens Kyiv over gas transit end",
+     "Fico said he could stop power exports to Ukraine."),
+    ("Kremlin rules out restarting gas transit via Ukraine",
+     "Peskov said there were no talks on resuming flows."),
+    ("Hungary finds a way to pay for Russian gas after bank sanctions",
+     "Payments will go through other channels, and TurkStream deliveries are not at risk."),
+    ("EU gas storage ends winter about a third full",
+     "Stocks fell to 34% of capacity."),
+    ("EU imports of Russian LNG hit a record in 2024",
+     "Cargoes landed mostly in France, Spain and Belgium."),
+    ("Commission: law to ban Russian gas imports by end-2027 proposed",
+     "Member states must still approve it."),
+    ("Weapons flowing again: Trump says the US will send more arms to Ukraine",
+     "No new package or amount was given."),
+    ("Trump tells Europe to buy American gas or face tariffs",
+     "Brussels said it was open to talks, but no deal was struck."),
+    ("Tiraspol says no to Chisinau's gas offer",
+     "The region's leaders called the conditions unacceptable."),
 ]
 
 

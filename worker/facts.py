@@ -86,7 +86,9 @@ _WORD_ITEM = (
 )
 _WORD_NUMBER = (
     rf"(?:(?:half\s+)?an?\s+(?=(?:hundred|thousand|million|billion|dozen)\b))?"
-    rf"{_WORD_ITEM}(?:[ \t\u00a0]+{_WORD_ITEM})*(?![\w-])"
+    rf"{_WORD_ITEM}(?:[ \t\u00a0]+and[ \t\u00a0]+a[ \t\u00a0]+half"
+    r"(?=[ \t\u00a0]+(?:thousand|million|billion|trillion)\b))?"  # "two and a half billion"
+    rf"(?:[ \t\u00a0]+{_WORD_ITEM})*(?![\w-])"
 )
 # Atomic, so "4,000sq" cannot backtrack to a bare "4".
 _DIGITS = r"(?>\d{1,3}(?:,\d{3})+(?!\d|,\d)|\d+)(?:\.\d+)?"
@@ -882,14 +884,17 @@ def _scaled(number: Decimal, scale: str | None) -> float:
 
 
 def _words_value(words: str) -> float:
-    """ "three thousand" → 3000, "a thousand" → 1000, "two dozen" → 24."""
-    total = 0
-    current = 0
+    """ "three thousand" → 3000, "a thousand" → 1000, "two dozen" → 24, "two and a half
+    billion" → 2.5e9."""
+    total = 0.0
+    current = 0.0
     lowered = words.lower()
     if lowered.startswith("half"):  # "half a billion"
         return _words_value(lowered.removeprefix("half")) / 2
-    for word in re.split(r"[\s-]+", lowered):
-        if word in ("a", "an"):
+    for word in re.split(r"[\s-]+", re.sub(r"\s+and\s+a\s+half\b", " and_a_half", lowered)):
+        if word == "and_a_half":
+            current += 0.5
+        elif word in ("a", "an"):
             current = 1
         elif word in _SMALL_NUMBERS:
             current += _SMALL_NUMBERS[word]

@@ -46,7 +46,7 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
           "is set to", "are set to", "plans to", "planning to", "ready to", "to be announced",
           "be announced", "be unveiled", "be signed", "be sent", "to announce",
           "will announce", "to unveil", "will unveil", "braces for", "warns against",
-          "could ", "weighs ", "threat to", "threatens to", "threatened to", "dangles")
+          "could ", "weighs ", "threat to", "threaten", "dangles")
 
 #: Headline words that count one more of a kind ("Second US LNG cargo reaches Ukraine").
 ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b", re.IGNORECASE)
@@ -56,6 +56,7 @@ ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b", re.IGNORECASE
 REFUSALS = (
     # refusals and opposition
     "reject", "turns down", "turned down", "refuse", "declines", "declined", "no thanks",
+    "says no to", "say no to", "said no to", "rules out", "ruled out",
     "oppose", "challenge", "vow to fight", "vows to fight", "court fight", "blocks", "blocked",
     "vetoes", "vetoed",
     # delays
@@ -74,9 +75,11 @@ REACTIONS = ("condemn", "slams", "slammed", "blames", "blamed", "criticis", "cri
              "fumes", "lashes out")
 #: ... headlines that only propose or plan one ("Commission proposes law to ban Russian gas
 #: imports": nothing is agreed, halted or delivered yet),
-PROPOSALS = ("proposes", "proposed", "proposal", "roadmap", "tables ", "pitches")
+PROPOSALS = ("proposes", "proposed", "proposal", "roadmap", "tables ", "pitches", "new plan",
+             "plan for")
 #: ... headlines that ask for one ("NATO chief urges allies to send more air defence").
-PLEAS = ("urges", "urged", "calls on", "calls for", "appeals for", "asks allies", "pleads")
+PLEAS = ("urges", "urged", "calls on", "calls for", "appeals for", "asks allies", "pleads",
+         "demands", "demanded", "or face")
 #: What such a headline reports instead of a development, unless an event is told before
 #: it ("Gas Stops Flowing After Ukraine Refuses") or it is background ("after strikes on").
 NOT_DEVELOPMENTS = (("a refusal or a delay", REFUSALS), ("an attack", ATTACKS),
@@ -89,7 +92,9 @@ NO_RESULT = ("fail to", "fails to", "failed to", "without deal", "without a deal
 NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lacks agreement",
                "has not agreed", "have not agreed", "not yet agreed",
                "not accepted", "no contract has been signed", "nothing has been signed",
-               "not been signed", "to be worked out")
+               "not been signed", "to be worked out", "to be decided",
+               "not been decided", "no deal was", "no agreement was", "no new package",
+               "no package", "no amount", "without an amount", "no dollar figure")
 
 #: Headlines that report more of the same, not a change ("Italy keeps aid flowing",
 #: "Italy to keep sending arms"; not "... gas to keep heating on").
@@ -113,6 +118,9 @@ _PERFECT = re.compile(r"\b(?:has|have|had)\s+(?:\w+ly\s+)?\w+ed\b", re.IGNORECAS
 _IRREGULAR_PAST = re.compile(r"\b(?:fell|went|began|ran|rose|came|gave|took|sent|cut off)\b",
                              re.IGNORECASE)
 NEGATION_SPAN = 7  # "no chance of a new transit agreement"
+#: Words that deny the event just before them ("supplies were not interrupted").
+DENIED_AFTER = frozenset({"not", "never"})
+DENIED_AFTER_SPAN = 3
 #: Words that make the event word after them a thing ("protesters held signs").
 HELD = frozenset({"held", "holding", "carried", "carrying", "waved", "waving"})
 FOLLOWING_SPAN = 5
@@ -123,6 +131,13 @@ EARLIER = frozenset({"earlier", "previously", "ago", "already", "continued", "co
 LAST_WHAT = frozenset({"week", "month", "year", "spring", "summer", "autumn", "fall", "winter",
                        "january", "february", "march", "april", "may", "june", "july",
                        "august", "september", "october", "november", "december"})
+#: "December's US LNG shipment" was an earlier month's.
+MONTHS_OF = frozenset(f"{month}'s" for month in (
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december"))
+MONTH_SPAN = 4
+#: Event words that, before "of", name a point in time.
+TIME_POINTS = frozenset({"start", "end", "beginning"})
 _WORD_RE = re.compile(r"[a-z']+")
 _COMPOUND_RE = re.compile(r"[a-z'-]+")  # "russian-paid" is one word
 
@@ -130,6 +145,10 @@ _COMPOUND_RE = re.compile(r"[a-z'-]+")  # "russian-paid" is one word
 EXPLAINERS = ("explainer", "explained", "key questions", "what next", "what we know",
               "analysis:", "what to know", "how it works")
 EXPLAINER_STARTS = ("what ", "how ", "why ", "who ", "here's", "here is")
+#: A quoted sentence is someone's view ("'We must put Ukraine in the strongest
+#: position'"), not the story's forecast; a quoted phrase ("'in the coming days'") is the
+#: story's.
+_QUOTED = re.compile(r"[\"“][A-Z][^\"“”]*[\"”]|(?<!\w)['‘][A-Z][^'‘’]*['’](?!\w)")
 _STATEMENT_BEFORE_QUESTION = re.compile(r"(.+?[.:;])\s+\S[^.:;]*\?\W*$")
 
 #: A story whose closest earlier coverage (the first ranks, scoring near the best)
@@ -288,6 +307,8 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
     if not earlier:
         return None
     headline_parties = frozenset() if repeats_amount else headline_names(story.title, parties)
+    headline_countries = headline_names(
+        story.title, names(f"{story.title}\n{story.summary}")) & COUNTRIES
     best = earlier[0].score
     closest = [item for item in earlier[:FOLLOW_UP_RANKS] if item.score >= FOLLOW_UP_SCORE * best]
     for development in developments:
@@ -307,6 +328,8 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
             continue  # the story is not about whom the development's headline named
         if headline_parties - known:
             continue
+        if not _may_be_the_same(headline_countries, development.headline_names & COUNTRIES):
+            continue  # "Russian gas stops flowing through Ukraine" is not "Gazprom to cut Moldova"
         if not _within(story, development.published, rule.novelty.follow_up_days):
             continue
         if any(item.id == development.story_id for item in closest):
@@ -344,10 +367,12 @@ def _may_be_the_same(parties: frozenset[str], others: frozenset[str]) -> bool:
     return not parties or not others or bool(parties & others)
 
 
-def _occurrences(term: str, text: str) -> list[re.Match[str]]:
-    """Where a rule term occurs in ``text`` as a word of its own ("year-end" holds no "end")."""
+def _occurrences(term: str, text: str, *, in_compounds: bool = False) -> list[re.Match[str]]:
+    """Where a rule term occurs in ``text`` as a word of its own: "year-end" holds no "end",
+    nor, unless ``in_compounds`` ("gas-transit" names gas), "end-2027"."""
     stem = re.escape(term.rstrip("*")) + (r"\w*" if term.endswith("*") else r"\b")
-    return list(re.finditer(r"(?<![\w-])" + stem, text, re.IGNORECASE))
+    return list(re.finditer(r"(?<![\w-])" + stem + ("" if in_compounds else "(?!-)"), text,
+                            re.IGNORECASE))
 
 
 def _done(terms: Iterable[str], text: str) -> bool:
@@ -378,14 +403,18 @@ def _told_as_news(term: str, text: str) -> bool:
     "Ukraine ends gas transit" reports the event; "a crisis since Moscow cut
     off gas", "when the transit deal lapses at year's end" (the clause after
     "since", "when", "as"...), "no chance of a new agreement" and "the package
-    announced last October" do not. "Year-end" is not "end".
+    announced last October" and "December's LNG shipment" do not. "Year-end" is not
+    "end".
     """
     for occurrence in _occurrences(term, text):
-        preceding = _WORD_RE.findall(text[: occurrence.start()].lower())
+        preceding = _WORD_RE.findall(text[: occurrence.start()].lower().replace("’", "'"))
         after = _WORD_RE.findall(text[occurrence.end() :].lower())[:FOLLOWING_SPAN]
         if (_in_background(text, occurrence.start()) or _negated(text, occurrence)
-                or set(preceding[-1:]) & HELD or set(preceding[-1:]) & EARLIER):
+                or set(preceding[-1:]) & HELD or set(preceding[-1:]) & EARLIER
+                or set(preceding[-MONTH_SPAN:]) & MONTHS_OF):
             continue
+        if occurrence.group().lower() in TIME_POINTS and after[:1] == ["of"]:
+            continue  # "by the start of 2028" names a time, not a start
         if EARLIER & set(after) or any(
                 word == "last" and following in LAST_WHAT
                 for word, following in pairwise(after)):
@@ -396,11 +425,14 @@ def _told_as_news(term: str, text: str) -> bool:
 
 def _negated(text: str, occurrence: re.Match[str]) -> bool:
     """Whether an event term's ``occurrence`` is denied in its clause ("will not extend",
-    "no deal"; not '"We will not leave Kyiv alone": Norway pledges')."""
+    "no deal", "deliveries were not at risk"; not '"We will not leave Kyiv alone": Norway
+    pledges')."""
     clause = _CLAUSE_START.split(text[: occurrence.start()])[-1]
     preceding = _WORD_RE.findall(clause.lower())[-NEGATION_SPAN:]
-    return bool(NEGATIONS & set(preceding)) or (
-        _WORD_RE.findall(text[occurrence.end() :].lower())[:1] == ["no"])
+    rest = _CLAUSE_START.split(text[occurrence.end() :])[0]
+    following = _WORD_RE.findall(rest.lower())[:DENIED_AFTER_SPAN]
+    return bool(NEGATIONS & set(preceding)) or following[:1] == ["no"] or bool(
+        DENIED_AFTER & set(following))
 
 
 def _in_background(text: str, position: int) -> bool:
@@ -499,13 +531,15 @@ def judge(
     if elsewhere:
         return silent(f"the headline is about {elsewhere!r}")
     if all(_in_background(story.title, found.start())
-           for term in in_headline for found in _occurrences(term, story.title)):
+           for term in in_headline
+           for found in _occurrences(term, story.title, in_compounds=True)):
         # "Radiators warm again in Tiraspol after gas loan" reports a consequence.
         return silent(f"the headline names {in_headline[0]!r} only as background")
     continuation = CONTINUATION.search(story.title.replace("’", "'"))
     if continuation and not ROUTE.search(story.title):
         return silent(f"the headline reports more of the same ({continuation.group()!r})")
-    title_hedge, summary_hedge = _first_in(story.title, HEDGES), _first_in(story.summary, HEDGES)
+    title_hedge = _first_in(story.title, HEDGES)
+    summary_hedge = _first_in(_QUOTED.sub("", story.summary), HEDGES)
     in_title = _event_kinds(rule, evidence.in_title, story.title)
     if title_hedge:
         return silent(f"the headline is a forecast ({title_hedge!r})")
