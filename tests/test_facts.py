@@ -279,6 +279,11 @@ CASUALTY_CASES = [
      {"value": 1.0, "measure": "captured", "subject": "north_korean"}),
     ("Ukraine Captures First North Korean Soldier in Kursk",
      {"value": 1.0, "measure": "captured", "subject": "north_korean"}),
+    ("Kyiv: Special Forces Take Wounded North Korean Soldier Prisoner",
+     {"value": 1.0, "measure": "captured", "subject": "north_korean"}),
+    # troops who lose a count lose that many of themselves
+    ("Back in Kursk, North Korean troops lose at least 40 on first day",
+     {"value": 40.0, "qualifier": "at_least", "subject": "north_korean"}),
     # a hedged estimate of losses already taken is still a reported figure
     ("North Korea may have suffered over 3,000 casualties.",
      {"value": 3000.0, "subject": "north_korean", "qualifier": "more_than"}),
@@ -372,6 +377,8 @@ NOT_CASUALTIES = [
     "Officials said it could take up to 10 days to prepare the dead for transport.",
     "One of the captured soldiers allegedly said he received military training.",
     "They took 3 games in a row.",
+    "North Korean troops lose 3 of 5 positions.",
+    "North Korean troops lost 40 km of ground.",
     # "captured" as an adjective is no capture
     "Captured North Korean soldier wants to go to South Korea",
     "The captured North Korean soldier said he was a sniper.",

@@ -49,7 +49,8 @@ def _word_set(words: str) -> frozenset[str]:
 
 _CASUALTY_HINTS = (
     "kill", "eliminat", "neutrali", "dead", "death", "died", "wound", "injur", "hurt",
-    "casualt", "captur", "missing", "unaccounted", "loss", "lost", "toll", "fatalit", "fallen",
+    "casualt", "captur", "missing", "unaccounted", "loss", "lost", "lose", "losing", "toll",
+    "fatalit", "fallen",
     "slain", "prisoner", "captive", "alive", "held by", "held in",
 )
 _MONEY_HINTS = ("$", "€", "£", "usd", "eur", "gbp", "dollar", "sterling")
@@ -292,6 +293,9 @@ _PEOPLE_NOUNS = _word_set(
     "troopers paratroopers civilians members"
 )
 _CAPTIVE_NOUNS = _word_set("prisoner prisoners captive captives")
+# "Troops lose 40 on the first day": a count of the troops (not "lose 3 of 5 positions").
+_NEXT_WORD = re.compile(r"[ \t\u00a0]+([A-Za-z]+)")
+_WHEN_OR_WHERE = _word_set("on in during at near over since after amid while around across")
 _LOST_AS = re.compile(
     r"[ \t\u00a0]+(?:[A-Za-z-]+[ \t\u00a0]+){0,2}?(?P<measure>(?:killed|dead)[ \t\u00a0]+"
     r"(?:or|and)[ \t\u00a0]+(?:wounded|injured)|killed|dead|wounded|injured)\b",
@@ -623,8 +627,12 @@ class _Reader:
             measure = "captured"
         subject = _subject_in(" ".join(words))
         if measure == "casualties":  # "lost": only people, and the loser is the subject
-            if not _PEOPLE_NOUNS.intersection(w.lower() for w in words):
-                return None
+            loser = _WORD_BEFORE.search(left, 0, verb.start())
+            following = _NEXT_WORD.match(self.text, quantity.end)
+            if not (_PEOPLE_NOUNS.intersection(w.lower() for w in words) or (
+                    not words and loser is not None and loser.group(1).lower() in _PEOPLE_NOUNS
+                    and (following is None or following.group(1).lower() in _WHEN_OR_WHERE))):
+                return None  # "lost 3 games"; but "troops lose at least 40 on first day"
             subject = subject or self._sufferer(quantity.start)
             said = _LOST_AS.match(self.text, quantity.end)  # "lost 70 men killed or wounded"
             if said is not None and said.group("measure"):
@@ -843,7 +851,7 @@ _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 # One soldier captured, told without a number: "Ukraine captures North Korean soldier",
 # "a North Korean soldier was taken alive".
 _SINGLE_CAPTURE = re.compile(
-    r"(?:\b(?P<verb>captur(?:e|es|ed|ing)|t(?:ook|aken|akes|aking))\s+(?:an?\s+|one\s+)?"
+    r"(?:\b(?P<verb>captur(?:e|es|ed|ing)|t(?:ake|ook|aken|akes|aking))\s+(?:an?\s+|one\s+)?"
     r"|\b(?:an?|one)\s+)(?:(?P<ordinal>" + "|".join(_ORDINALS) + r")\s+)?"
     r"(?:(?:badly\s+)?(?:wounded|injured)\s+)?" + _SUBJECT.pattern
     + r"\s+(?:soldier|serviceman|fighter)\b(?!s)(?P<prisoner>\s+(?:prisoner|captive)\b)?"
