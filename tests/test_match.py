@@ -557,6 +557,21 @@ def test_the_same_agreement_told_as_a_halt_is_its_follow_up(monitor: Monitor) ->
     assert results == [["gas-deal"], []]
 
 
+def test_a_report_days_later_naming_the_same_parties_follows_up_however_it_ranks(
+        monitor: Monitor) -> None:
+    results = fired(
+        monitor,
+        story("Transnistria to get gas from 1 February via Hungarian trader",
+              "Deliveries will come through the Trans-Balkan route."),
+        story("Chisinau signs Russian-financed loan deal to buy gas for its power plant",
+              "Moldova will borrow to pay for the plant's gas.", 20, 1),
+        story("Gas reaches Transnistria again. Who is really paying for it?",
+              "We look at the Russian-financed loan behind it and what it means for Chisinau.",
+              40, 2),
+    )
+    assert results == [["gas-deal"], ["gas-deal"], []]
+
+
 def test_packages_of_two_countries_on_the_same_day_are_two(monitor: Monitor) -> None:
     results = fired(
         monitor,

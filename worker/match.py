@@ -301,8 +301,12 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
     different officials): Hungary's gas deal is not a follow-up of Ukraine's LNG
     purchase. Or unless the story, repeating no known amount (``repeats_amount``),
     names in its headline someone the development never did: Slovakia's SPP
-    signing with SOCAR is not Naftogaz's SOCAR deal. ``parties`` are the
-    story's (see ``story_parties``).
+    signing with SOCAR is not Naftogaz's SOCAR deal. Or unless the two headlines name
+    countries and share none ("Russian gas stops flowing through Ukraine" is not "Gazprom
+    to cut off Moldova"). Within ``SAME_DAYS`` a story whose headline names the
+    development's parties follows it up however it ranks ("Gas reaches Transnistria
+    again. Who is really paying for it?" ranks a payment story first). ``parties`` are
+    the story's (see ``story_parties``).
     """
     if not earlier:
         return None
@@ -332,7 +336,8 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
             continue  # "Russian gas stops flowing through Ukraine" is not "Gazprom to cut Moldova"
         if not _within(story, development.published, rule.novelty.follow_up_days):
             continue
-        if any(item.id == development.story_id for item in closest):
+        if any(item.id == development.story_id for item in closest) or (
+                headline_parties and _within(story, development.published, SAME_DAYS)):
             return development
     return None
 
