@@ -201,6 +201,9 @@ CASUALTY_CASES = [
      "wounded.", {"value": 4000.0, "measure": "killed_or_wounded", "subject": "north_korean"}),
     ("‘3,800 dead and wounded’: Zelenskyy updates North Korean toll",
      {"value": 3800.0, "measure": "killed_or_wounded", "subject": "north_korean"}),
+    # a bare toll counts every casualty; a death toll the dead
+    ("Spy agency puts North Korean toll at 3,000: 300 dead, 2,700 wounded",
+     {"value": 3000.0, "measure": "casualties", "subject": "north_korean"}),
     ("Kyiv: North Korean losses in Kursk now ‘more than 5,000’",
      {"value": 5000.0, "measure": "casualties", "qualifier": "more_than",
       "subject": "north_korean"}),
@@ -581,7 +584,9 @@ def known(fact: Fact, source_id: str, published: datetime | None = None) -> Know
 SAME_FIGURE_CASES = [
     (casualty(3000), casualty(3000, qualifier="more_than"), True),
     (casualty(1000), casualty(1000, qualifier="about"), True),
-    (casualty(1000), casualty(1005), True),  # within 1%
+    (casualty(1000), casualty(1005), False),  # a head count is exact
+    (casualty(100, qualifier="at_least"), casualty(101), False),
+    (money(1e9), money(1.005e9), True),  # amounts within 1% are rounded differently
     (casualty(1000), casualty(1100), False),
     (casualty(1000, high=1200), casualty(1100), True),  # inside the range
     (casualty(1000, high=1200), casualty(1300), False),

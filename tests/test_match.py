@@ -175,6 +175,9 @@ def test_names_are_proper_names_by_their_first_letters() -> None:
     # a title-case headline's capitals say nothing; a word also in lower case is no name
     assert names("A Gas Cutoff Sends Shivers Through a Breakaway Region\nWithout gas, "
                  "Tiraspol's leader said the region's homes had no heating.") == {"moldova"}
+    # capitals that shout, and abbreviated months, are no names
+    assert names("THAT'S IT, VLAD! Ukraine turns off Putin's gas tap") == {"ukraine", "puti"}
+    assert names("In his last meeting, Austin urged allies to go on after Jan. 20.") == {"aust"}
 
 
 def test_a_development_of_other_parties_is_not_a_follow_up(monitor: Monitor) -> None:
@@ -572,6 +575,21 @@ def test_a_report_days_later_naming_the_same_parties_follows_up_however_it_ranks
     assert results == [["gas-deal"], ["gas-deal"], []]
 
 
+def test_the_same_amount_weeks_later_of_unnamed_parties_is_another_package(
+        monitor: Monitor) -> None:
+    # "another $2.5bn" the same day is the latest package told again, not a second one
+    results = fired(
+        monitor,
+        story("US Announces $500 Million Weapons Package for Ukraine",
+              "The drawdown includes HIMARS ammunition, before Jan. 20."),
+        story("At Final Ramstein Meeting, Austin Unveils $500 Million Package",
+              "The drawdown includes air defense missiles, before Jan. 20.", 24 * 28, 1),
+        story("Austin's farewell: another $500m in arms for Kyiv",
+              "The outgoing defence secretary pledged air defence missiles.", 24 * 28 + 6, 2),
+    )
+    assert results == [["aid-package"], ["aid-package"], []]
+
+
 def test_packages_of_two_countries_on_the_same_day_are_two(monitor: Monitor) -> None:
     results = fired(
         monitor,
@@ -687,6 +705,21 @@ ALERTING = [
     ("Starmer in Kyiv: 'a hundred years' of friendship, and new kit for the front",
      "He promised Gravehawk air-defence systems and 150 artillery barrels.",
      "aid-package"),
+    ("NORDIC TRIO chip in $500M for American kit for Kyiv",
+     "Denmark, Norway and Sweden will buy US weapons for Ukraine through NATO's scheme.",
+     "aid-package"),
+    ("Sánchez drops into Kyiv with a billion euros for the army",
+     "Madrid will send €1bn in military aid this year.",
+     "aid-package"),
+    ("De Wever in Kyiv: Belgium Steps Up",
+     "Belgium will provide €1 billion in military aid to Ukraine in 2025.",
+     "aid-package"),
+    ("German budget committee unblocks €3bn for Ukraine",
+     "The committee approved the extra military aid, most of it for air defence.",
+     "aid-package"),
+    ("Ukrainian Drone Strike Wounds 40 North Korean Engineers Near Kursk",
+     "The engineers were rebuilding a bridge, military intelligence said.",
+     "casualty-figure"),
     ("Senate panel OKs $400 million in weapons for Ukraine",
      "The money buys artillery shells and drones.",
      "aid-package"),
@@ -762,6 +795,12 @@ SILENT = [
      "Europeans must provide most future aid, he said."),
     ("EU arms plan for Ukraine shrinks to a €5bn ammunition drive",
      "The plan to raise military aid for Ukraine was scaled back."),
+    ("Pentagon: First Allied-Funded Weapons Packages for Ukraine Expected Within Weeks",
+     "European allies will pay for US Patriot interceptors under the NATO mechanism."),
+    ("Russia launches its biggest strike yet on Ukraine's gas production",
+     "Missiles and drones hit facilities overnight, forcing some production to stop."),
+    ("Russia's biggest attack yet on Ukraine's gas fields: what it means for winter",
+     "Ukraine will need to import more gas."),
     ("Bratislava threatens Kyiv over gas transit end",
      "Fico said he could stop power exports to Ukraine."),
     ("Kremlin rules out restarting gas transit via Ukraine",

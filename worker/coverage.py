@@ -44,6 +44,7 @@ _NAME_RE = re.compile(r"[A-Za-z][\w'’-]*")
 _NOT_NAMES = STOPWORDS | {
     "january", "february", "march", "april", "may", "june", "july", "august", "september",
     "october", "november", "december",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
     # titles before a name ("Prime Minister Bart De Wever"), not names themselves
     "president", "prime", "minister", "ministry", "secretary", "chancellor", "defence",
@@ -133,7 +134,8 @@ def names(text: str) -> frozenset[str]:
     Azerbaijani gas") or a possessive one anywhere ("Hungary's"). Other first
     words of a sentence and the words of a title-case headline are not names
     by their capital alone, and no word the text also writes in lower case is
-    one.
+    one; nor, but countries, is a word in capitals in a sentence that shouts
+    ("THAT'S IT, VLAD!").
     """
     text = text.replace("’", "'")
     lowercase = {word.lower() for word in _NAME_RE.findall(text) if word[0].islower()}
@@ -143,14 +145,19 @@ def names(text: str) -> frozenset[str]:
         long_words = [word for word in words if len(word) > 3]
         title_case = len(long_words) >= 4 and sum(
             word[0].isupper() for word in long_words) >= 0.6 * len(long_words)
+        # "THAT'S IT, VLAD!": capitals that shout are no names
+        shouting = any(word.isupper() and word.split("'")[0].lower() in _NOT_NAMES
+                       for word in words if len(word) > 1)
         for position, word in enumerate(words):
             base = word.split("'")[0]
             key = name_key(base)
             if base[0].isupper() and base.lower().split("-")[0] in COUNTRY_OF:
                 found.add(key)
+            elif shouting and base.isupper():
+                continue
             elif len(base) >= 2 and base.isupper():
                 found.add(key)  # an acronym
-            elif (base[0].isupper() and base.lower() not in lowercase
+            elif (len(base) >= 2 and base[0].isupper() and base.lower() not in lowercase
                   and base.lower() not in _NOT_NAMES and not title_case
                   # a first word's capital may be grammar's; "Hungary's" is a name's
                   and (position or base != word)):

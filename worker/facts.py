@@ -176,8 +176,8 @@ _VERB_BEFORE = re.compile(
 )
 # Total first: "Casualties among North Koreans 'have surpassed 3,000'".
 _TOTAL_BEFORE = re.compile(
-    r"""\b(?:(?P<casualties>casualties|losses|(?:killed|dead)\s+(?:and|or)\s+(?:wounded|injured|hurt))
-       |(?P<dead>death\s+toll|toll|deaths|fatalities|(?<!is\s)(?<!was\s)dead))\b
+    r"""\b(?:(?P<dead>death\s+toll|deaths|fatalities|(?<!is\s)(?<!was\s)dead)
+       |(?P<casualties>casualties|losses|toll|(?:killed|dead)\s+(?:and|or)\s+(?:wounded|injured|hurt)))\b
     (?P<between>(?:(?!wounded|injured|killed|captured)[^\d.;:!?\n]){0,60}?)
     \b(?P<verb>surpass(?:es|ed)?|exceed(?:s|ed)?|tops?|topped|pass(?:es|ed)?|reach(?:es|ed)?
        |hits?|(?:rises?|rose|risen|climb(?:s|ed)?|jump(?:s|ed)?|grow(?:s|n)?|grew)\s+to
@@ -990,7 +990,7 @@ def _merge_repeats(facts: list[Fact]) -> tuple[Fact, ...]:
 
 # -- comparing figures ------------------------------------------------------------------
 
-TOLERANCE = 0.01  # figures within 1% of each other are the same figure, rounded differently
+TOLERANCE = 0.01  # amounts within 1% of each other are the same amount, rounded differently
 #: ... and an amount told as approximate ("nearly $1 billion") is within 5% of the exact one
 #: ($988 million). Not casualties: "about 1,000 killed" is not 1,040.
 APPROXIMATE_TOLERANCE = 0.05
@@ -1020,8 +1020,12 @@ def same_figure(a: Fact, b: Fact) -> bool:
         return False
     if a.measure and b.measure and _family(a.measure) != _family(b.measure):
         return False
-    tolerance = (APPROXIMATE_TOLERANCE if a.kind is not FactKind.CASUALTY
-                 and {a.qualifier, b.qualifier} & _APPROXIMATE else TOLERANCE)
+    if a.kind is FactKind.CASUALTY:
+        tolerance = 0.0  # a head count is exact: 101 portraits of the dead are not "at least 100"
+    elif {a.qualifier, b.qualifier} & _APPROXIMATE:
+        tolerance = APPROXIMATE_TOLERANCE
+    else:
+        tolerance = TOLERANCE
     return a.value <= b.high * (1 + tolerance) and b.value <= a.high * (1 + tolerance)
 
 

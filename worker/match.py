@@ -46,10 +46,13 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
           "is set to", "are set to", "plans to", "planning to", "ready to", "to be announced",
           "be announced", "be unveiled", "be signed", "be sent", "to announce",
           "will announce", "to unveil", "will unveil", "braces for", "warns against",
-          "could ", "weighs ", "threat to", "threaten", "dangles")
+          "could ", "weighs ", "threat to", "threaten", "dangles", "expected within",
+          "expected in ", "expected by", "expected next", "within weeks")
 
-#: Headline words that count one more of a kind ("Second US LNG cargo reaches Ukraine").
-ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b", re.IGNORECASE)
+#: Headline words that count one more of a kind ("Second US LNG cargo reaches Ukraine"; not
+#: "another $500m", which outlets write of the latest package).
+ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b(?![ \t]*(?:[$€£\d]|US\$))",
+                     re.IGNORECASE)
 
 #: Headline words that report a refusal, not a development ("Tiraspol rejects gas offer").
 #: (Matched inside words: "reject" finds "rejects" and "rejected".)
@@ -68,7 +71,9 @@ REFUSALS = (
 #: ... headlines that report an attack ("Russian missiles hit gas production sites"),
 ATTACKS = ("missiles hit", "missile hits", "drones hit", "drone hits", "strikes hit",
            "hit by", "strike on", "strikes on", "attack on", "attacks on", "attacked",
-           "shelled", "bombed", "strike hits", "strike yet hits", "attack hits")
+           "shelled", "bombed", "strike hits", "strike yet hits", "attack hits",
+           "strike yet on", "attack yet on", "biggest strike", "biggest attack",
+           "largest strike", "largest attack", "massive strike", "massive attack")
 #: ... headlines that react to an event ("EU condemns Gazprom's cut-off of gas to Moldova").
 REACTIONS = ("condemn", "slams", "slammed", "blames", "blamed", "criticis", "criticiz",
              "denounce", "welcomes", "welcomed", "hails", "hailed", "praises", "praised",
@@ -94,6 +99,7 @@ NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lack
                "not accepted", "no contract has been signed", "nothing has been signed",
                "not been signed", "to be worked out", "to be decided",
                "not been decided", "no deal was", "no agreement was", "no new package",
+               "no new assistance", "no new aid", "no new military aid",
                "no package", "no amount", "without an amount", "no dollar figure")
 
 #: Headlines that report more of the same, not a change ("Italy keeps aid flowing",
@@ -124,6 +130,7 @@ DENIED_AFTER_SPAN = 3
 #: Words that make the event word after them a thing ("protesters held signs").
 HELD = frozenset({"held", "holding", "carried", "carrying", "waved", "waving"})
 FOLLOWING_SPAN = 5
+OBJECT_SPAN = 2  # "launches its biggest strike": the strike is what is launched
 #: Words after an event (or right before it: "already approved") that date it before the
 #: story ("announced last October") or say it goes on as before ("continued normally").
 EARLIER = frozenset({"earlier", "previously", "ago", "already", "continued", "continue",
@@ -143,6 +150,7 @@ _COMPOUND_RE = re.compile(r"[a-z'-]+")  # "russian-paid" is one word
 
 #: Headlines that explain or analyse rather than report.
 EXPLAINERS = ("explainer", "explained", "key questions", "what next", "what we know",
+              "what it means", "what this means", "what that means",
               "analysis:", "what to know", "how it works")
 EXPLAINER_STARTS = ("what ", "how ", "why ", "who ", "here's", "here is")
 #: A quoted sentence is someone's view ("'We must put Ukraine in the strongest
@@ -304,9 +312,11 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
     signing with SOCAR is not Naftogaz's SOCAR deal. Or unless the two headlines name
     countries and share none ("Russian gas stops flowing through Ukraine" is not "Gazprom
     to cut off Moldova"). Within ``SAME_DAYS`` a story whose headline names the
-    development's parties follows it up however it ranks ("Gas reaches Transnistria
-    again. Who is really paying for it?" ranks a payment story first). ``parties`` are
-    the story's (see ``story_parties``).
+    development's parties, or only countries its headline named, follows it up however
+    it ranks ("Gas reaches Transnistria again. Who is really paying for it?" ranks a
+    payment story first), unless they name other companies or people (Energocom's
+    delivery is not Moldovagaz's loan). ``parties`` are the story's (see
+    ``story_parties``).
     """
     if not earlier:
         return None
@@ -337,7 +347,10 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
         if not _within(story, development.published, rule.novelty.follow_up_days):
             continue
         if any(item.id == development.story_id for item in closest) or (
-                headline_parties and _within(story, development.published, SAME_DAYS)):
+                _within(story, development.published, SAME_DAYS)
+                and _may_be_the_same(parties - COUNTRIES, known - COUNTRIES)
+                and (headline_parties or (headline_countries
+                                          and headline_countries <= development.headline_names))):
             return development
     return None
 
@@ -352,9 +365,18 @@ def _before(rule: Rule, text: str, position: int) -> bool:
     """Whether an event term is told in ``text`` before ``position`` or at it ("Gas Stops
     Flowing After Ukraine Refuses": the halt is news, the refusal its cause; "Gazprom
     halts gas": a halt is news to a gas rule, though a refusal to an aid rule). One only
-    intended is not ("Roadmap to end Russian gas imports postponed")."""
+    intended is not ("Roadmap to end Russian gas imports postponed"), nor one whose object
+    the phrase at ``position`` is ("Russia launches its biggest strike yet")."""
     return any(found.start() <= position and not text[: found.start()].lower().endswith("to ")
+               and not _is_object(text[found.end() : position])
                for term in rule.novelty.event_terms() for found in _occurrences(term, text))
+
+
+def _is_object(between: str) -> bool:
+    """Whether the words ``between`` an event term and a phrase make the phrase its
+    object: a few words, in one clause."""
+    return (bool(between.strip()) and not _CLAUSE_START.search(between)
+            and len(_WORD_RE.findall(between.lower())) <= OBJECT_SPAN)
 
 
 def story_parties(rule: Rule, story: Story) -> frozenset[str]:
@@ -569,14 +591,23 @@ def judge(
     amounts = [f for f in facts if f.kind in novelty.fact_kinds]
     # The same amount is the same development within the follow-up window (outlets
     # name the donor differently: "US", "Pentagon", "Austin") unless told of other
-    # countries; after it, or in our undated articles, only if told of the same parties
-    # (Belgium's €1 billion is not Spain's; Hungary's 100 million m³ is not the 100
-    # million m³ DTEK received).
+    # countries; in our undated articles only if not told of other parties (Hungary's
+    # 100 million m³ is not the 100 million m³ DTEK received); after the window only if
+    # told of the same parties (Belgium's €1 billion is not Spain's, and January's $500
+    # million package is not December's).
     parties = story_parties(rule, story)
-    comparable = [k for k in known if k.fact.kind in novelty.fact_kinds and (
-        _may_be_the_same(parties, _parties(rule, names_told_with(k))) or (
-            k.published is not None and _within(story, k.published, novelty.follow_up_days)
-            and _may_be_the_same(parties & COUNTRIES, names_told_with(k) & COUNTRIES)))]
+
+    def told_of_the_same(known_fact: KnownFact) -> bool:
+        theirs = names_told_with(known_fact)
+        if known_fact.published is None:
+            return _may_be_the_same(parties, _parties(rule, theirs))
+        if _within(story, known_fact.published, novelty.follow_up_days):
+            return (_may_be_the_same(parties, _parties(rule, theirs))
+                    or _may_be_the_same(parties & COUNTRIES, theirs & COUNTRIES))
+        return bool(parties & _parties(rule, theirs))
+
+    comparable = [k for k in known
+                  if k.fact.kind in novelty.fact_kinds and told_of_the_same(k)]
     if ANOTHER.search(story.title):
         comparable = []  # "Second US LNG cargo": the same volume again is another delivery
     new_amounts = _new_facts(amounts, comparable)
