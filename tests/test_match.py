@@ -705,6 +705,10 @@ ALERTING = [
     ("Starmer in Kyiv: 'a hundred years' of friendship, and new kit for the front",
      "He promised Gravehawk air-defence systems and 150 artillery barrels.",
      "aid-package"),
+    # our article tells of Starmer only in a clause on training
+    ("Starmer Pledges Air Defence And 150 Artillery Barrels On Kyiv Visit",
+     "Keir Starmer said Britain would supply more than 150 artillery barrels.",
+     "aid-package"),
     ("NORDIC TRIO chip in $500M for American kit for Kyiv",
      "Denmark, Norway and Sweden will buy US weapons for Ukraine through NATO's scheme.",
      "aid-package"),
@@ -795,6 +799,9 @@ SILENT = [
      "Europeans must provide most future aid, he said."),
     ("EU arms plan for Ukraine shrinks to a €5bn ammunition drive",
      "The plan to raise military aid for Ukraine was scaled back."),
+    ("Italy renews decree allowing arms supplies to Ukraine through 2025",
+     "Giorgia Meloni's cabinet approved a one-year extension of the legal basis for military "
+     "aid to Kyiv."),
     ("Pentagon: First Allied-Funded Weapons Packages for Ukraine Expected Within Weeks",
      "European allies will pay for US Patriot interceptors under the NATO mechanism."),
     ("Russia launches its biggest strike yet on Ukraine's gas production",

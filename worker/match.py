@@ -232,10 +232,11 @@ def restated_by(story: Story, earlier: Sequence[EarlierItem],
 
     Most of the story's words are in that sentence, or, for a sentence of our
     own ``articles``, most of its headline's (a short headline is too generic
-    to compare with other outlets' stories) or every one of its ``parties``
-    (the story's names that tell developments apart: "Rome extends its arms
-    decree through 2025" restates "Italy has extended its commitment to
-    supplying Ukraine"). Only sentences that ``report`` what the story does
+    to compare with other outlets' stories) or, in the clause that reports the event,
+    every one of its ``parties`` (the names that tell developments apart: "Rome
+    extends its arms decree through 2025" restates "..., while Italy has extended its
+    commitment to supplying Ukraine"; Starmer's pledge does not restate "Starmer and
+    Zelenskyy discussed training"). Only sentences that ``report`` what the story does
     count: "a halt when the deal lapses" foresees the halt a story reports.
     """
     story_words = _word_roots(f"{story.title} {story.summary}")
@@ -244,7 +245,9 @@ def restated_by(story: Story, earlier: Sequence[EarlierItem],
         if not reports(item.quote):
             continue
         ours = item.id in articles
-        if ours and parties and parties <= names(item.quote):
+        if ours and parties and any(parties <= names(clause)
+                                    for clause in _CLAUSE_START.split(item.quote)
+                                    if reports(clause)):
             return item.quote
         said = _word_roots(item.quote)
         wordings = [story_words, headline_words] if ours else [story_words]
@@ -629,7 +632,8 @@ def judge(
             mentioned = any(_occurrences(term, quote) for term in event_terms)
             return mentioned and (not story_done or _event_done(event_terms, quote))
 
-        quote = restated_by(story, earlier, articles, reports_it, parties)
+        quote = restated_by(story, earlier, articles, reports_it,
+                            headline_names(story.title, parties) or parties)
         if quote:
             return silent(f"restates earlier coverage: {quote!r}")
     what = [f"{kind} event" for kind in sorted(events)]
