@@ -284,6 +284,21 @@ CASUALTY_CASES = [
      {"value": 1.0, "measure": "captured", "subject": "north_korean"}),
     ("Kyiv: Special Forces Take Wounded North Korean Soldier Prisoner",
      {"value": 1.0, "measure": "captured", "subject": "north_korean"}),
+    ("They published photos of a man they say is a North Korean soldier taken alive.",
+     {"value": 1.0, "measure": "captured", "subject": "north_korean"}),
+    # whose, after "of": "two of Kim's soldiers"
+    ("NABBED! Ukraine catches TWO of Kim's soldiers alive",
+     {"value": 2.0, "measure": "captured", "subject": "north_korean"}),
+    # a count of the portraits of the dead is a count of the dead; the only side named is
+    # theirs, and a commander who speaks is no side
+    ("Kim Honors Fallen Soldiers; State TV Shows 101 Portraits of the Dead\nKim Jong Un knelt "
+     "before a wall of photographs.",
+     {"value": 101.0, "measure": "dead", "subject": "north_korean"}),
+    ("'We killed 800 of them in March' - Ukrainian commander on Kim's troops",
+     {"value": 800.0, "measure": "killed", "subject": "north_korean"}),
+    # Russia as where a deployment goes is no side
+    ("NIS Updates Toll of N. Korea's Russia Deployment\nThe agency said casualties stand at "
+     "around 4,700.", {"value": 4700.0, "measure": "casualties", "subject": "north_korean"}),
     # troops who lose a count lose that many of themselves
     ("Back in Kursk, North Korean troops lose at least 40 on first day",
      {"value": 40.0, "qualifier": "at_least", "subject": "north_korean"}),

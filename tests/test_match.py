@@ -237,7 +237,7 @@ def test_the_same_amount_from_another_donor_weeks_later_is_a_new_package(
     ("Trump says US will send more defensive weapons to Ukraine",
      "The president gave no details of what would be sent.", "no result"),
     ("US resumes military aid deliveries to Ukraine",
-     "Washington said it would resume deliveries of weapons already approved.", "no event"),
+     "Washington said it would resume deliveries of weapons already approved.", "resumes"),
     ("Tiraspol rejects EU-backed gas offer",
      "Transnistria turned down Chisinau's proposal to buy gas supplies on European markets.",
      "refusal"),
@@ -420,7 +420,12 @@ def test_an_energy_purchase_deal_is_a_gas_deal_and_emergency_powers_are_not(
     emergency = story("Moldova's parliament approves 60-day energy state of emergency",
                       "Lawmakers approved powers to ration gas if Russian supplies stop.")
     assert fired(monitor, emergency) == [[]]
-    assert "excluded" in reasons(monitor, emergency)["gas-deal"]
+    assert "'emergency'" in reasons(monitor, emergency)["gas-deal"]
+    # ... though a cut-off told beside one is news
+    assert fired(monitor, story(
+        "Gazprom to halt gas to Moldova from 1 January over disputed debt",
+        "Moldova has already declared a state of emergency in the energy sector.", 1, 1)) == [
+        ["gas-deal"]]
 
 
 def test_a_volume_our_article_told_of_another_party_is_no_repeat(monitor: Monitor) -> None:
@@ -564,13 +569,13 @@ def test_a_report_days_later_naming_the_same_parties_follows_up_however_it_ranks
         monitor: Monitor) -> None:
     results = fired(
         monitor,
-        story("Transnistria to get gas from 1 February via Hungarian trader",
-              "Deliveries will come through the Trans-Balkan route."),
         story("Chisinau signs Russian-financed loan deal to buy gas for its power plant",
-              "Moldova will borrow to pay for the plant's gas.", 20, 1),
+              "Moldova will borrow to pay for the plant's gas."),
+        story("Transnistria to get gas from 1 February via Hungarian trader",
+              "Deliveries will come through the Trans-Balkan route.", 60, 1),
         story("Gas reaches Transnistria again. Who is really paying for it?",
               "We look at the Russian-financed loan behind it and what it means for Chisinau.",
-              40, 2),
+              100, 2),
     )
     assert results == [["gas-deal"], ["gas-deal"], []]
 
@@ -588,6 +593,18 @@ def test_the_same_amount_weeks_later_of_unnamed_parties_is_another_package(
               "The outgoing defence secretary pledged air defence missiles.", 24 * 28 + 6, 2),
     )
     assert results == [["aid-package"], ["aid-package"], []]
+
+
+def test_the_same_days_report_of_a_deal_told_as_a_delivery_follows_it_up(
+        monitor: Monitor) -> None:
+    results = fired(
+        monitor,
+        story("Greece and Ukraine sign deal to ship US LNG to Ukraine this winter",
+              "Naftogaz signed the agreement with Greek partners in Athens."),
+        story("Zelensky in Athens: Ukraine to get American LNG through Greece",
+              "US liquefied gas will go through Greek terminals to Ukraine.", 3, 1),
+    )
+    assert results == [["gas-deal"], []]
 
 
 def test_packages_of_two_countries_on_the_same_day_are_two(monitor: Monitor) -> None:
@@ -724,6 +741,15 @@ ALERTING = [
     ("Ukrainian Drone Strike Wounds 40 North Korean Engineers Near Kursk",
      "The engineers were rebuilding a bridge, military intelligence said.",
      "casualty-figure"),
+    ("Biden Approves Another $500 Million Drawdown as Ukraine Braces for Winter",
+     "The package includes HIMARS rockets and drones.",
+     "aid-package"),
+    ("Pentagon Rolls Out $500 Million Weapons Package for Ukraine",
+     "The drawdown includes HIMARS rockets and artillery ammunition.",
+     "aid-package"),
+    ("Nordic trio joins Nato scheme to arm Kyiv",
+     "Sweden, Norway and Denmark will jointly fund $500m of American weapons for Ukraine.",
+     "aid-package"),
     ("Senate panel OKs $400 million in weapons for Ukraine",
      "The money buys artillery shells and drones.",
      "aid-package"),
@@ -808,6 +834,14 @@ SILENT = [
      "Missiles and drones hit facilities overnight, forcing some production to stop."),
     ("Russia's biggest attack yet on Ukraine's gas fields: what it means for winter",
      "Ukraine will need to import more gas."),
+    ("Trump Orders Pause on All Military Aid to Ukraine After Oval Office Clash",
+     "The halt covers weapons from the $2.5 billion approved in December."),
+    ("Tiraspol balks at conditions attached to Brussels' energy offer",
+     "Its leaders said they would rather buy gas on their own."),
+    ("Record year: Europe bought 17.8 million tonnes of Russian LNG in 2024",
+     "France, Spain and Belgium were the biggest buyers."),
+    ("'Not on our blood': Zelensky says no more Russian gas transit from tomorrow",
+     "Ukraine will not extend the contract that expires at midnight."),
     ("Bratislava threatens Kyiv over gas transit end",
      "Fico said he could stop power exports to Ukraine."),
     ("Kremlin rules out restarting gas transit via Ukraine",

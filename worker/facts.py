@@ -168,7 +168,7 @@ _VERB_BEFORE = re.compile(
     r"\b(?:(?P<killed>kill(?:ed|s|ing)?|claim(?:ed|s|ing)?\s+the\s+lives\s+of"
     r"|eliminat(?:ed|es|ing|e)|neutrali[sz](?:ed|es|ing|e))"
     r"|(?P<wounded>wound(?:ed|s|ing)|injur(?:ed|es|ing|e))"
-    r"|(?P<captured>captur(?:ed|es|ing|e))"
+    r"|(?P<captured>captur(?:ed|es|ing|e)|catch(?:es|ing)?|caught|nab(?:s|bed|bing)?)"
     r"|(?P<taken>t(?:ook|aken|akes|aking))"  # "taken one North Korean soldier prisoner"
     r"|(?P<dead>bodies[ \t\u00a0]+of)"  # "counted the bodies of more than 40 soldiers"
     r"|(?P<casualties>los(?:t|es|ing|e)))[ \t\u00a0]+$",
@@ -234,6 +234,8 @@ _SUBJECT_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _OF_SUBJECT = re.compile(r"[ \t\u00a0]+" + _SUBJECT.pattern, re.IGNORECASE)
+_POSSESSIVE_BEFORE = re.compile(r"['’]s[ \t\u00a0]+$")
+_OF_AFTER = re.compile(r"[ \t\u00a0]+of\b", re.IGNORECASE)
 _SUBJECT_AFTER_MEASURE = re.compile(
     r"[ \t\u00a0]+(?:(?:among|of|from)[ \t\u00a0]+)?(?:the[ \t\u00a0]+)?"
 )
@@ -253,7 +255,8 @@ _FOR_OR_IN = re.compile(
 _PLACE_AFTER = re.compile(r"[ \t\u00a0]+[A-Z][\w-]*[ \t\u00a0]+(?:region|oblast|province)\b")
 _SPEAKER_AFTER = re.compile(
     r"(?:[ \t\u00a0]+[\w'’-]+){0,2}[ \t\u00a0]+(?:says|said|say|told|tells|claims?|claimed"
-    r"|reports?|reported|estimates?|estimated|believes?)\b",
+    r"|reports?|reported|estimates?|estimated|believes?)\b"
+    r"|[ \t\u00a0]+(?:commanders?|officers?|officials?|spokes(?:man|woman|person))\b",
     re.IGNORECASE,
 )
 _ATTACK_ON = re.compile(
@@ -293,6 +296,7 @@ _PEOPLE_NOUNS = _word_set(
     "troopers paratroopers civilians members"
 )
 _CAPTIVE_NOUNS = _word_set("prisoner prisoners captive captives")
+_IMAGE_NOUNS = _word_set("portraits photographs photos pictures images")
 # "Troops lose 40 on the first day": a count of the troops (not "lose 3 of 5 positions").
 _NEXT_WORD = re.compile(r"[ \t\u00a0]+([A-Za-z]+)")
 _WHEN_OR_WHERE = _word_set("on in during at near over since after amid while around across")
@@ -626,6 +630,10 @@ class _Reader:
                 return None
             measure = "captured"
         subject = _subject_in(" ".join(words))
+        if subject is None and not words:  # "captures two of Kim's soldiers"
+            of = _OF_AFTER.match(self.text, quantity.end)
+            owner = _OF_SUBJECT.match(self.text, of.end()) if of else None
+            subject = owner.lastgroup if owner is not None else None
         if measure == "casualties":  # "lost": only people, and the loser is the subject
             loser = _WORD_BEFORE.search(left, 0, verb.start())
             following = _NEXT_WORD.match(self.text, quantity.end)
@@ -650,6 +658,7 @@ class _Reader:
         phrase_end = position
         words = 0
         auxiliary = ""  # the last word between the phrase and the casualty word
+        last_word = ""
         while True:
             token = _WORD.match(text, position)
             if token is None or token.group(1) is None:
@@ -658,6 +667,11 @@ class _Reader:
             if measure is not None and measure.lastgroup is not None:
                 break
             word = token.group(1).lower()
+            if word == "of" and last_word in _IMAGE_NOUNS:
+                position = token.end()  # "101 portraits of the dead" count the dead
+                last_word = word
+                continue
+            last_word = word
             if word in _AUXILIARIES and (word != "to" or auxiliary):
                 auxiliary = word
             elif (
@@ -709,11 +723,12 @@ class _Reader:
         the soldiers are when no sentence says ("Kim honours portraits of 101 soldiers
         killed")."""
         # A place counts ("20 killed in a strike on Kyiv"), but for Russia, where and for
-        # whom the North Korean troops fight.
+        # whom the North Korean troops fight ("N. Korea's Russia deployment").
         sides = {side.lastgroup for side in _SUBJECT.finditer(self.text) if side.lastgroup
                  and not _SPEAKER_AFTER.match(self.text, side.end())
-                 and not (side.lastgroup == "russian" and _FOR_OR_IN.search(
-                     self.text, max(0, side.start() - 12), side.start()))}
+                 and not (side.lastgroup == "russian" and (
+                     _FOR_OR_IN.search(self.text, max(0, side.start() - 12), side.start())
+                     or _POSSESSIVE_BEFORE.search(self.text, 0, side.start())))}
         sides.discard("civilians")
         if _KIM.search(self.text):
             sides.add("north_korean")
@@ -855,8 +870,8 @@ _SINGLE_CAPTURE = re.compile(
     r"|\b(?:an?|one)\s+)(?:(?P<ordinal>" + "|".join(_ORDINALS) + r")\s+)?"
     r"(?:(?:badly\s+)?(?:wounded|injured)\s+)?" + _SUBJECT.pattern
     + r"\s+(?:soldier|serviceman|fighter)\b(?!s)(?P<prisoner>\s+(?:prisoner|captive)\b)?"
-    r"(?P<passive>\s+(?:was|has\s+been|had\s+been)\s+(?:captured|taken\s+(?:alive|prisoner"
-    r"|captive)))?",
+    r"(?P<passive>(?:\s+(?:was|has\s+been|had\s+been))?\s+(?:captured|taken\s+(?:alive"
+    r"|prisoner|captive)))?",
     re.IGNORECASE,
 )
 _SUBJECT_NAMES = ("north_korean", "russian", "ukrainian", "civilians")

@@ -47,7 +47,7 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
           "be announced", "be unveiled", "be signed", "be sent", "to announce",
           "will announce", "to unveil", "will unveil", "braces for", "warns against",
           "could ", "weighs ", "threat to", "threaten", "dangles", "expected within",
-          "expected in ", "expected by", "expected next", "within weeks")
+          "expected in ", "expected by", "expected next", "within weeks", "from tomorrow")
 
 #: Headline words that count one more of a kind ("Second US LNG cargo reaches Ukraine"; not
 #: "another $500m", which outlets write of the latest package).
@@ -59,6 +59,7 @@ ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b(?![ \t]*(?:[$â‚
 REFUSALS = (
     # refusals and opposition
     "reject", "turns down", "turned down", "refuse", "declines", "declined", "no thanks",
+    "balks", "balked",
     "says no to", "say no to", "said no to", "rules out", "ruled out",
     "oppose", "challenge", "vow to fight", "vows to fight", "court fight", "blocks", "blocked",
     "vetoes", "vetoed",
@@ -66,7 +67,7 @@ REFUSALS = (
     "delays", "delayed", "pushes back", "pushed back", "puts off", "put off", "postpones",
     "postponed", "slips", "slipped", "stalls", "stalled", "stuck", "held up", "on hold",
     # halts and cuts (to a gas rule a halt is an event, which wins: see ``_before``)
-    "pauses", "paused", "freeze", "halts", "halted", "suspends", "suspended", "holds back",
+    "pause", "freeze", "halts", "halted", "suspends", "suspended", "holds back",
     "scaled back", "scales back", "shrinks", "cut to")
 #: ... headlines that report an attack ("Russian missiles hit gas production sites"),
 ATTACKS = ("missiles hit", "missile hits", "drones hit", "drone hits", "strikes hit",
@@ -329,12 +330,15 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
     best = earlier[0].score
     closest = [item for item in earlier[:FOLLOW_UP_RANKS] if item.score >= FOLLOW_UP_SCORE * best]
     for development in developments:
-        if development.rule_id != rule.id or not development.events & events:
+        same_days = _within(story, development.published, SAME_DAYS)
+        # The same days' reports of one development tell it as different kinds of event
+        # ("signs LNG deal", "Ukraine to get LNG", "gas flowing again") and name different
+        # officials and places: only countries tell two developments apart then (Canada's
+        # package is not Spain's).
+        if development.rule_id != rule.id or not (same_days or development.events & events):
             continue
-        # The same days' reports name different officials and places: only countries
-        # tell two developments apart then (Canada's package is not Spain's).
         known = _parties(rule, development.names)
-        if _within(story, development.published, SAME_DAYS):
+        if same_days:
             related = _may_be_the_same(parties & COUNTRIES, known & COUNTRIES)
         else:
             related = _may_be_the_same(parties, known)
@@ -350,8 +354,7 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
         if not _within(story, development.published, rule.novelty.follow_up_days):
             continue
         if any(item.id == development.story_id for item in closest) or (
-                _within(story, development.published, SAME_DAYS)
-                and _may_be_the_same(parties - COUNTRIES, known - COUNTRIES)
+                same_days and _may_be_the_same(parties - COUNTRIES, known - COUNTRIES)
                 and (headline_parties or (headline_countries
                                           and headline_countries <= development.headline_names))):
             return development
@@ -569,6 +572,8 @@ def judge(
     if continuation and not ROUTE.search(story.title):
         return silent(f"the headline reports more of the same ({continuation.group()!r})")
     title_hedge = _first_in(story.title, HEDGES)
+    if title_hedge and _in_background(story.title, story.title.lower().index(title_hedge)):
+        title_hedge = None  # "Biden approves $500 million as Ukraine braces for winter"
     summary_hedge = _first_in(_QUOTED.sub("", story.summary), HEDGES)
     in_title = _event_kinds(rule, evidence.in_title, story.title)
     if title_hedge:
