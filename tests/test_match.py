@@ -178,6 +178,9 @@ def test_names_are_proper_names_by_their_first_letters() -> None:
     # capitals that shout, and abbreviated months, are no names
     assert names("THAT'S IT, VLAD! Ukraine turns off Putin's gas tap") == {"ukraine", "puti"}
     assert names("In his last meeting, Austin urged allies to go on after Jan. 20.") == {"aust"}
+    # "U.S." ends no sentence: this title-case headline's capitals stay no names
+    assert names("Netherlands to Fund $500 Million U.S. Weapons Package for Ukraine") == {
+        "netherlands", "ukraine"}
 
 
 def test_a_development_of_other_parties_is_not_a_follow_up(monitor: Monitor) -> None:

@@ -140,7 +140,7 @@ def names(text: str) -> frozenset[str]:
     text = text.replace("’", "'")
     lowercase = {word.lower() for word in _NAME_RE.findall(text) if word[0].islower()}
     found: set[str] = set()
-    for sentence in re.split(r"\n|(?<=[.!?])\s+", text):
+    for sentence in re.split(r"\n|(?<=[.!?])(?<!\.[A-Z]\.)\s+", text):  # not after "U.S."
         words = _NAME_RE.findall(sentence)
         long_words = [word for word in words if len(word) > 3]
         title_case = len(long_words) >= 4 and sum(
