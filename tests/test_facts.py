@@ -471,6 +471,12 @@ MONEY_CASES = [
     ("Biden Announces $2.5 Billion in Security Aid to Ukraine", 2.5e9, "USD", None),
     ("Austin pledges half a billion dollars more for Kyiv", 5e8, "USD", None),
     ("Washington adds two and a half billion dollars in weapons", 2.5e9, "USD", None),
+    # other currencies keep their own code: Australian dollars are not USD
+    ("A grant of A$3 million", 3e6, "AUD", None),
+    ("CANADA DIGS DEEP: C$2bn for drones", 2e9, "CAD", None),
+    ("Sweden's biggest Ukraine package yet: SEK 13.5bn", 13.5e9, "SEK", None),
+    ("Sweden's 20th package: 9.7bn kronor of air defence", 9.7e9, "SEK", None),
+    ("Denmark allocates 1.3 billion kroner for weapons", 1.3e9, "DKK", None),
     ("A $988m package", 988e6, "USD", None),
     ("A $988 million package", 988e6, "USD", None),
     ("ING said it will incur a loss of 650 million euros.", 650e6, "EUR", None),
@@ -498,7 +504,6 @@ def test_money_range() -> None:
 
 
 @pytest.mark.parametrize("text", [
-    "A grant of A$3 million",  # Australian dollars are not USD
     "A grant of HK$3 million",
     "500 pounds of explosives",  # weight, not sterling
 ])

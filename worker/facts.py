@@ -53,7 +53,8 @@ _CASUALTY_HINTS = (
     "fatalit", "fallen",
     "slain", "prisoner", "captive", "alive", "held by", "held in",
 )
-_MONEY_HINTS = ("$", "€", "£", "usd", "eur", "gbp", "dollar", "sterling")
+_MONEY_HINTS = ("$", "€", "£", "usd", "eur", "gbp", "dollar", "sterling", "sek", "nok", "dkk",
+                "cad", "chf", "pln", "kronor", "kroner", "zloty")
 _GAS_HINTS = ("cubic", "bcm", "mcm", "tcm", "m3", "m³", "cu m", "cu. m")
 
 # -- numbers -------------------------------------------------------------------
@@ -97,7 +98,8 @@ _SCALE = (
     r"(?:[ \t\u00a0]*(?:thousand|million|billion|trillion|dozen)\b"
     r"|(?:k|mn|mln|m|bn|bln|b|tn)(?![a-z0-9]))"
 )
-_CURRENCY_SIGN = r"(?:US\$|\$|€|£|(?:USD|EUR|GBP)[ \t\u00a0]?)"
+_CURRENCY_SIGN = (r"(?:US\$|C\$|A\$|\$|€|£"
+                  r"|(?:USD|EUR|GBP|SEK|NOK|DKK|CAD|AUD|CHF|PLN)[ \t\u00a0]?)")
 
 _QUANTITY = re.compile(
     rf"""
@@ -355,12 +357,15 @@ _ABBREVIATION_BEFORE = re.compile(
 
 # -- money and gas --------------------------------------------------------------------
 
-_CURRENCY_CODES = {"$": "USD", "us$": "USD", "€": "EUR", "£": "GBP",
-                   "usd": "USD", "eur": "EUR", "gbp": "GBP"}
+_CURRENCY_CODES = {"$": "USD", "us$": "USD", "c$": "CAD", "a$": "AUD", "€": "EUR", "£": "GBP"} | {
+    code.lower(): code for code in ("USD", "EUR", "GBP", "SEK", "NOK", "DKK", "CAD", "AUD", "CHF",
+                                    "PLN")}
 _CURRENCY_AFTER = re.compile(
     r"[ \t\u00a0]*(?:(?P<EUR>euros?|EUR)"
     r"|(?P<USD>(?:US[ \t\u00a0]+|U\.S\.[ \t\u00a0]+)?dollars?|USD)"
-    r"|(?P<GBP>pounds[ \t\u00a0]+sterling|GBP))\b",
+    r"|(?P<GBP>pounds[ \t\u00a0]+sterling|GBP)"
+    r"|(?P<SEK>(?:Swedish[ \t\u00a0]+)?kronor|SEK)|(?P<NOK>Norwegian[ \t\u00a0]+kroner|NOK)"
+    r"|(?P<DKK>(?:Danish[ \t\u00a0]+)?kroner|DKK)|(?P<PLN>zlotys?|PLN))\b",
     re.IGNORECASE,
 )
 _GAS_UNIT = re.compile(

@@ -59,7 +59,7 @@ ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b(?![ \t]*(?:[$�
 REFUSALS = (
     # refusals and opposition
     "reject", "turns down", "turned down", "refuse", "declines", "declined", "no thanks",
-    "balks", "balked",
+    "balks", "balked", "rebuff",
     "says no to", "say no to", "said no to", "rules out", "ruled out",
     "oppose", "challenge", "vow to fight", "vows to fight", "court fight", "blocks", "blocked",
     "vetoes", "vetoed",
@@ -85,7 +85,8 @@ PROPOSALS = ("proposes", "proposed", "proposal", "roadmap", "tables ", "pitches"
              "plan for")
 #: ... headlines that ask for one ("NATO chief urges allies to send more air defence").
 PLEAS = ("urges", "urged", "calls on", "calls for", "appeals for", "asks allies", "pleads",
-         "demands", "demanded", "or face")
+         "demands", "demanded", "or face", "tells allies", "tells nato", "tells eu",
+         "tells the eu", "tells europe")
 #: What such a headline reports instead of a development, unless an event is told before
 #: it ("Gas Stops Flowing After Ukraine Refuses") or it is background ("after strikes on").
 NOT_DEVELOPMENTS = (("a refusal or a delay", REFUSALS), ("an attack", ATTACKS),
@@ -153,11 +154,13 @@ _COMPOUND_RE = re.compile(r"[a-z'-]+")  # "russian-paid" is one word
 EXPLAINERS = ("explainer", "explained", "key questions", "what next", "what we know",
               "what it means", "what this means", "what that means",
               "analysis:", "what to know", "how it works")
-EXPLAINER_STARTS = ("what ", "how ", "why ", "who ", "here's", "here is")
+EXPLAINER_STARTS = ("what ", "what's", "how ", "why ", "who ", "here's", "here is")
 #: A quoted sentence is someone's view ("'We must put Ukraine in the strongest
 #: position'"), not the story's forecast; a quoted phrase ("'in the coming days'") is the
 #: story's.
 _QUOTED = re.compile(r"[\"“][A-Z][^\"“”]*[\"”]|(?<!\w)['‘][A-Z][^'‘’]*['’](?!\w)")
+#: Where a headline's label ends and what it tells begins ("Austin's farewell: $500m more").
+_AFTER_COLON = re.compile(r"[:—–]\s")
 _STATEMENT_BEFORE_QUESTION = re.compile(r"(.+?[.:;])\s+\S[^.:;]*\?\W*$")
 
 #: A story whose closest earlier coverage (the first ranks, scoring near the best)
@@ -571,8 +574,8 @@ def judge(
     continuation = CONTINUATION.search(story.title.replace("’", "'"))
     if continuation and not ROUTE.search(story.title):
         return silent(f"the headline reports more of the same ({continuation.group()!r})")
-    title_hedge = _first_in(story.title, HEDGES)
-    if title_hedge and _in_background(story.title, story.title.lower().index(title_hedge)):
+    title_hedge = _first_in(_QUOTED.sub("", story.title), HEDGES)
+    if title_hedge and _in_background(story.title, story.title.lower().find(title_hedge)):
         title_hedge = None  # "Biden approves $500 million as Ukraine braces for winter"
     summary_hedge = _first_in(_QUOTED.sub("", story.summary), HEDGES)
     in_title = _event_kinds(rule, evidence.in_title, story.title)
@@ -593,10 +596,13 @@ def judge(
         return silent(f"the headline denies the event ({denied!r})")
     events = in_title or (frozenset() if summary_hedge
                           else _event_kinds(rule, found, f"{story.title}\n{story.summary}"))
+    amounts = [f for f in facts if f.kind in novelty.fact_kinds]
+    told = _AFTER_COLON.split(story.title, maxsplit=1)[1:]  # after a label, if any
+    if not events and novelty.amount_event and any(f.text in told[0] for f in amounts if told):
+        events = frozenset({novelty.amount_event})  # "Sweden's biggest package yet: SEK 13.5bn"
     if not events:
         hedged = f" (the summary hedges: {summary_hedge!r})" if summary_hedge else ""
         return silent(f"terms {', '.join(terms)} but no event{hedged}")
-    amounts = [f for f in facts if f.kind in novelty.fact_kinds]
     # The same amount is the same development within the follow-up window (outlets
     # name the donor differently: "US", "Pentagon", "Austin") unless told of other
     # countries; in our undated articles only if not told of other parties (Hungary's

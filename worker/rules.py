@@ -30,6 +30,8 @@ A ``new-development`` rule names its kinds of event, each with its terms::
       headline: [gas, lng]       # a development's headline names one of these
                                  # (nested lists are flattened: [*a_require_group, [more]])
       headline_exclude: [budget support]  # ... and none of these
+      amount_event: announcement  # a headline naming a new amount, and no event word,
+                                  # reports this kind ("Sweden's biggest package: SEK 13.5bn")
 """
 
 from __future__ import annotations
@@ -74,6 +76,9 @@ class Novelty(Record, frozen=True):
     # new-development: terms that, in a headline, say it is about something else
     # ("budget support"), though the story may mention them beside a development
     headline_exclude: tuple[str, ...] = ()
+    # new-development: the kind of event a headline reports when it names a new amount of
+    # ``fact_kinds`` and no event word
+    amount_event: str | None = None
 
     def headline_terms(self) -> tuple[str, ...]:
         return tuple(term for entry in self.headline
@@ -142,6 +147,9 @@ def _validate(rule: Rule, path: Path) -> Rule:
     if novelty.kind is NoveltyKind.NEW_DEVELOPMENT and not novelty.event_terms():
         raise ConfigError(source, "novelty.events", "new-development needs kinds of event "
                           "with their terms")
+    if novelty.amount_event is not None and novelty.amount_event not in novelty.events:
+        raise ConfigError(source, "novelty.amount_event",
+                          f"{novelty.amount_event!r} is not one of novelty.events")
     return msgspec.structs.replace(
         rule,
         require=tuple(tuple(_normalise_term(t) for t in g) for g in rule.require),
