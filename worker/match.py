@@ -47,7 +47,8 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
           "be announced", "be unveiled", "be signed", "be sent", "to announce",
           "will announce", "to unveil", "will unveil", "braces for", "warns against",
           "could ", "weighs ", "threat to", "threaten", "dangles", "expected within",
-          "expected in ", "expected by", "expected next", "within weeks", "from tomorrow")
+          "expected in ", "expected by", "expected next", "within weeks", "from tomorrow",
+          "meets ")
 
 #: Headline words that count one more of a kind ("Second US LNG cargo reaches Ukraine"; not
 #: "another $500m", which outlets write of the latest package).
@@ -105,9 +106,11 @@ NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lack
                "no package", "no amount", "without an amount", "no dollar figure")
 
 #: Headlines that report more of the same, not a change ("Italy keeps aid flowing",
-#: "Italy to keep sending arms"; not "... gas to keep heating on").
+#: "Italy to keep sending arms", "... waiver to keep buying Russian gas"; not "... gas to
+#: keep heating on").
 CONTINUATION = re.compile(
-    r"\b(?:keeps|continues|still|remains|repeats)\b|^[\w' -]{0,25}?\bto (?:keep|continue)\b",
+    r"\b(?:keeps|continues|still|remains|repeats)\b|^[\w' -]{0,25}?\bto (?:keep|continue)\b"
+    r"|\bto (?:keep|continue) (?:buying|paying|receiving|sending|importing|getting|supplying)\b",
     re.IGNORECASE)
 
 #: ... unless they name a route, which is new ("Slovakia's SPP keeps gas flowing via Hungary").
@@ -161,7 +164,7 @@ EXPLAINER_STARTS = ("what ", "what's", "how ", "why ", "who ", "here's", "here i
 _QUOTED = re.compile(r"[\"“][A-Z][^\"“”]*[\"”]|(?<!\w)['‘][A-Z][^'‘’]*['’](?!\w)")
 #: Where a headline's label ends and what it tells begins ("Austin's farewell: $500m more").
 _AFTER_COLON = re.compile(r"[:—–]\s")
-_STATEMENT_BEFORE_QUESTION = re.compile(r"(.+?[.:;])\s+\S[^.:;]*\?\W*$")
+_STATEMENT_BEFORE_QUESTION = re.compile(r"(.+?(?:[.:;]|\s[–—-]))\s+\S[^.:;–—]*\?\W*$")
 
 #: A story whose closest earlier coverage (the first ranks, scoring near the best)
 #: is an alerted story of the same rule and kind of event, within the rule's
