@@ -600,8 +600,8 @@ def judge(
     events = in_title or (frozenset() if summary_hedge
                           else _event_kinds(rule, found, f"{story.title}\n{story.summary}"))
     amounts = [f for f in facts if f.kind in novelty.fact_kinds]
-    told = _AFTER_COLON.split(story.title, maxsplit=1)[1:]  # after a label, if any
-    if not events and novelty.amount_event and any(f.text in told[0] for f in amounts if told):
+    _label, *told = _AFTER_COLON.split(story.title, maxsplit=1)  # what follows a label, if any
+    if not events and novelty.amount_event and told and any(f.text in told[0] for f in amounts):
         events = frozenset({novelty.amount_event})  # "Sweden's biggest package yet: SEK 13.5bn"
     if not events:
         hedged = f" (the summary hedges: {summary_hedge!r})" if summary_hedge else ""
