@@ -610,6 +610,19 @@ def test_the_same_days_report_of_a_deal_told_as_a_delivery_follows_it_up(
     assert results == [["gas-deal"], []]
 
 
+def test_the_same_days_report_repeating_a_package_amount_follows_it_up(
+        monitor: Monitor) -> None:
+    # it adds another amount (budget support), and writes "another" before the known one
+    results = fired(
+        monitor,
+        story("Biden Administration Announces $2.5 Billion in Security Assistance for Ukraine",
+              "The package pairs drawdown weapons with contracts."),
+        story("US sends another $2.5bn in weapons to Ukraine before Biden leaves office",
+              "The Treasury separately released $3.4 billion in budget support.", 3, 1),
+    )
+    assert results == [["aid-package"], []]
+
+
 def test_packages_of_two_countries_on_the_same_day_are_two(monitor: Monitor) -> None:
     results = fired(
         monitor,
@@ -881,6 +894,9 @@ SILENT = [
      "Talks focused on supplies after Kyiv refused to extend the transit deal."),
     ("Orbán Wins Sanctions Waiver to Keep Buying Russian Oil and Gas — But for How Long?",
      "The exemption runs for a year."),
+    # a label, then a question
+    ("Russian gas transit via Ukraine: what ends at midnight, and who is exposed?",
+     "Slovakia, Austria and Moldova lose the route when the contract expires."),
     ("Bratislava threatens Kyiv over gas transit end",
      "Fico said he could stop power exports to Ukraine."),
     ("Kremlin rules out restarting gas transit via Ukraine",

@@ -52,8 +52,7 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
 
 #: Headline words that count one more of a kind ("Second US LNG cargo reaches Ukraine"; not
 #: "another $500m", which outlets write of the latest package).
-ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b(?![ \t]*(?:[$€£\d]|US\$))",
-                     re.IGNORECASE)
+ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b", re.IGNORECASE)
 
 #: Headline words that report a refusal, not a development ("Tiraspol rejects gas offer").
 #: (Matched inside words: "reject" finds "rejects" and "rejected".)
@@ -350,6 +349,8 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
             related = _may_be_the_same(parties, known)
         if not related:
             continue
+        if same_days and repeats_amount:
+            return development  # the same days' amount again, whatever else the story adds
         led_by = _parties(rule, development.headline_names)
         if led_by and not led_by & parties:
             continue  # the story is not about whom the development's headline named
@@ -486,12 +487,17 @@ def _event_kinds(rule: Rule, found: frozenset[str], text: str) -> frozenset[str]
                      if any(term in found and _told_as_news(term, text) for term in terms))
 
 
-def _is_explainer(title: str) -> bool:
+def _is_explainer(title: str, tells_event: Callable[[str], bool]) -> bool:
     """Whether the headline asks or explains rather than reports. A question after a
     statement is judged by the statement ("Berlin releases its €3 billion. What will it
-    buy?")."""
+    buy?"); after a label that ``tells_event`` of none, it asks ("Russian gas transit via
+    Ukraine: what ends at midnight?", "Last day of Russian gas via Ukraine: what ends
+    tomorrow")."""
     lowered = title.lower().replace("’", "'")
     if any(m in lowered for m in EXPLAINERS) or lowered.startswith(EXPLAINER_STARTS):
+        return True
+    label, *told = title.split(": ", 1)
+    if told and told[0].lower().startswith(EXPLAINER_STARTS) and not tells_event(label):
         return True
     return title.rstrip(" ’'\"”").endswith("?") and not _STATEMENT_BEFORE_QUESTION.match(title)
 
@@ -558,7 +564,8 @@ def judge(
 
     # new-development: an event, told as news (not a forecast, not an explainer),
     # not told before.
-    if _is_explainer(story.title):
+    if _is_explainer(story.title, lambda label: any(
+            _occurrences(term, label) for term in novelty.event_terms())):
         return silent("the headline asks or explains rather than reports")
     headline_terms = novelty.headline_terms() or tuple(t for group in rule.require for t in group)
     in_headline = [term for term in headline_terms if term in evidence.in_title]
@@ -625,7 +632,9 @@ def judge(
 
     comparable = [k for k in known
                   if k.fact.kind in novelty.fact_kinds and told_of_the_same(k)]
-    if ANOTHER.search(story.title):
+    another = ANOTHER.search(story.title)
+    if another and not any(story.title[another.end():].lstrip().startswith(f.text)
+                           for f in amounts):
         comparable = []  # "Second US LNG cargo": the same volume again is another delivery
     new_amounts = _new_facts(amounts, comparable)
     repeated = _repeat(amounts, comparable)
@@ -633,7 +642,9 @@ def judge(
         return silent(f"repeats a known figure: {repeated}")
     same = same_development(rule, story, events, earlier, developments, parties,
                             repeats_amount=bool(repeated))
-    if same is not None and (repeated or not new_amounts):
+    told_in_title = any(change.new.text in story.title for change in new_amounts)
+    if same is not None and (repeated or not new_amounts or (
+            not told_in_title and _within(story, same.published, SAME_DAYS))):
         # A follow-up: details of a package already alerted are not a new package.
         return silent(f"same development as already alerted {same.title!r}")
     if not new_amounts:
