@@ -48,7 +48,7 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
           "will announce", "to unveil", "will unveil", "braces for", "warns against",
           "could ", "weighs ", "threat to", "threaten", "dangles", "expected within",
           "expected in ", "expected by", "expected next", "within weeks", "from tomorrow",
-          "meets ")
+          "meets ", "only if", "only with")
 
 #: Headline words that count one more of a kind ("Second US LNG cargo reaches Ukraine"; not
 #: "another $500m", which outlets write of the latest package).
