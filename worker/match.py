@@ -645,7 +645,8 @@ def judge(
     told_in_title = any(change.new.text in story.title for change in new_amounts)
     if same is not None and (repeated or not new_amounts or (
             not told_in_title and _within(story, same.published, SAME_DAYS))):
-        # A follow-up: details of a package already alerted are not a new package.
+        # A follow-up: details of a package already alerted are not a new package, nor,
+        # within the same days, an amount only the summary adds.
         return silent(f"same development as already alerted {same.title!r}")
     if not new_amounts:
         event_terms = [term for kind in events for term in novelty.events[kind]]
