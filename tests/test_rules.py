@@ -166,6 +166,14 @@ def test_an_empty_common_name_is_refused(tmp_path: Path) -> None:
     assert _error(path).field == "novelty.common_names"
 
 
+def test_an_amount_event_must_be_one_of_the_events(tmp_path: Path) -> None:
+    path = _rule_file(tmp_path, VALID + "novelty:\n  kind: new-development\n"
+                      "  events:\n    deal: [signs]\n  amount_event: announcement\n")
+
+    error = _error(path)
+    assert (error.field, "'announcement'" in error.problem) == ("novelty.amount_event", True)
+
+
 def test_unknown_channel_is_quoted(tmp_path: Path) -> None:
     path = _rule_file(tmp_path, VALID + "channels: [sms]\n")
 
