@@ -289,6 +289,8 @@ CASUALTY_CASES = [
     # whose, after "of": "two of Kim's soldiers"
     ("NABBED! Ukraine catches TWO of Kim's soldiers alive",
      {"value": 2.0, "measure": "captured", "subject": "north_korean"}),
+    ("GOTCHA! Two of Kim's soldiers nabbed alive",
+     {"value": 2.0, "measure": "captured", "subject": "north_korean"}),
     # a count of the portraits of the dead is a count of the dead; the only side named is
     # theirs, and a commander who speaks is no side
     ("Kim Honors Fallen Soldiers; State TV Shows 101 Portraits of the Dead\nKim Jong Un knelt "

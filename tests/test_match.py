@@ -884,6 +884,8 @@ SILENT = [
      "Ukraine will not extend the contract that expires at midnight."),
     ("What's in Biden's Last $2.5 Billion for Ukraine — and What Isn't",
      "The package mixes drawdown weapons and contracts."),
+    ("Kiel Tracker: New Military Aid to Ukraine Fell in July and August",
+     "Europe allocated about €10.5 billion, the institute said."),
     ("Scholz: €3 billion for Ukraine only with debt-brake exemption",
      "The chancellor wants the money for air defence outside the budget rules."),
     ("Scholz Holds Up Extra €3 Billion For Kyiv Until After Election",

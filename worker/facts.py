@@ -159,7 +159,7 @@ _MEASURE = re.compile(
      |(?P<dead>dead|died|deaths|fatalities|fallen|lost\s+their\s+lives)
      |(?P<wounded>wounded|injured|hurt|injuries)
      |(?P<casualties>casualties|losses)
-     |(?P<captured>captured|taken\s+(?:as\s+)?prisoners?|taken\s+(?:captive|alive)
+     |(?P<captured>captured|nabbed|caught|grabbed|taken\s+(?:as\s+)?prisoners?|taken\s+(?:captive|alive)
                   |held\s+(?:captive|prisoner|by\s+(?:ukraine|kyiv)|in\s+ukraine))
      |(?P<missing>missing|unaccounted\s+for)
     )\b""",
