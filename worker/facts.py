@@ -53,8 +53,6 @@ _CASUALTY_HINTS = (
     "fatalit", "fallen",
     "slain", "prisoner", "captive", "alive", "held by", "held in",
 )
-_MONEY_HINTS = ("$", "€", "£", "usd", "eur", "gbp", "dollar", "sterling", "sek", "nok", "dkk",
-                "cad", "chf", "pln", "kronor", "kroner", "zloty")
 _GAS_HINTS = ("cubic", "bcm", "mcm", "tcm", "m3", "m³", "cu m", "cu. m")
 
 # -- numbers -------------------------------------------------------------------
@@ -368,6 +366,8 @@ _CURRENCY_AFTER = re.compile(
     r"|(?P<DKK>(?:Danish[ \t\u00a0]+)?kroner|DKK)|(?P<PLN>zlotys?|PLN))\b",
     re.IGNORECASE,
 )
+# A currency's code or sign, or a word for one, before any money is read.
+_MONEY_HINTS = (*_CURRENCY_CODES, "dollar", "sterling", "kronor", "kroner", "zloty")
 _GAS_UNIT = re.compile(
     r"[ \t\u00a0]*(?:(?P<m3>cubic[ \t\u00a0]+met(?:er|re)s?\b|cu\.?[ \t\u00a0]?m\b|m3\b|m³)"
     r"|(?P<bcm>bcm)\b|(?P<mcm>mcm)\b|(?P<tcm>tcm)\b)",
