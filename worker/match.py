@@ -306,7 +306,7 @@ class Evidence(Record, frozen=True):
 
 def same_development(rule: Rule, story: Story, events: frozenset[str],
                      earlier: Sequence[EarlierItem], developments: Iterable[Development],
-                     parties: frozenset[str], repeats_amount: bool = False
+                     story_names: frozenset[str], repeats_amount: bool = False
                      ) -> Development | None:
     """The alerted development this story follows up, if any.
 
@@ -324,14 +324,14 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
     development's parties, or only countries its headline named, follows it up however
     it ranks ("Gas reaches Transnistria again. Who is really paying for it?" ranks a
     payment story first), unless they name other companies or people (Energocom's
-    delivery is not Moldovagaz's loan). ``parties`` are the story's (see
-    ``story_parties``).
+    delivery is not Moldovagaz's loan). ``story_names`` are the story's proper names
+    (see ``names``).
     """
     if not earlier:
         return None
+    parties = _parties(rule, story_names)
     headline_parties = frozenset() if repeats_amount else headline_names(story.title, parties)
-    headline_countries = headline_names(
-        story.title, names(f"{story.title}\n{story.summary}")) & COUNTRIES
+    headline_countries = headline_names(story.title, story_names) & COUNTRIES
     best = earlier[0].score
     closest = [item for item in earlier[:FOLLOW_UP_RANKS] if item.score >= FOLLOW_UP_SCORE * best]
     for development in developments:
@@ -390,11 +390,6 @@ def _is_object(between: str) -> bool:
     object: a few words, in one clause."""
     return (bool(between.strip()) and not _CLAUSE_START.search(between)
             and len(_WORD_RE.findall(between.lower())) <= OBJECT_SPAN)
-
-
-def story_parties(rule: Rule, story: Story) -> frozenset[str]:
-    """Whom a story is about, for ``rule``: its proper names but the rule's common ones."""
-    return _parties(rule, names(f"{story.title}\n{story.summary}"))
 
 
 def _parties(rule: Rule, found: frozenset[str]) -> frozenset[str]:
@@ -619,7 +614,8 @@ def judge(
     # 100 million m³ is not the 100 million m³ DTEK received); after the window only if
     # told of the same parties (Belgium's €1 billion is not Spain's, and January's $500
     # million package is not December's).
-    parties = story_parties(rule, story)
+    story_names = names(f"{story.title}\n{story.summary}")
+    parties = _parties(rule, story_names)  # whom the story is about, for this rule
 
     def told_of_the_same(known_fact: KnownFact) -> bool:
         theirs = names_told_with(known_fact)
@@ -640,7 +636,7 @@ def judge(
     repeated = _repeat(amounts, comparable)
     if amounts and not new_amounts:
         return silent(f"repeats a known figure: {repeated}")
-    same = same_development(rule, story, events, earlier, developments, parties,
+    same = same_development(rule, story, events, earlier, developments, story_names,
                             repeats_amount=bool(repeated))
     told_in_title = any(change.new.text in story.title for change in new_amounts)
     if same is not None and (repeated or not new_amounts or (
