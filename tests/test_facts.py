@@ -304,6 +304,14 @@ CASUALTY_CASES = [
     # troops who lose a count lose that many of themselves
     ("Back in Kursk, North Korean troops lose at least 40 on first day",
      {"value": 40.0, "qualifier": "at_least", "subject": "north_korean"}),
+    # the headline's own side, though the summary names two
+    ("'About 200 dead': Kim's troops mauled in Sudzha push, says Ukrainian commander\n"
+     "Ukraine's forces say Russian and North Korean units took heavy losses.",
+     {"value": 200.0, "measure": "dead", "subject": "north_korean"}),
+    ("Ukraine now holds three North Korean prisoners, officials say",
+     {"value": 3.0, "measure": "captured", "subject": "north_korean"}),
+    ('Twenty-seven of Kim\'s soldiers "wiped out" in a single night, brigade claims',
+     {"value": 27.0, "measure": "killed", "subject": "north_korean"}),
     # a hedged estimate of losses already taken is still a reported figure
     ("North Korea may have suffered over 3,000 casualties.",
      {"value": 3000.0, "subject": "north_korean", "qualifier": "more_than"}),
@@ -406,6 +414,9 @@ NOT_CASUALTIES = [
     "North Korean losses could reach 10,000 by spring, analysts warn",
     "Casualties could climb to as many as 10,000 by April, a think tank projected.",
     "North Korean casualties are expected to rise to 5,000 this year.",
+    # a deployment's total, after losses it replaces
+    "The soldiers arrived to replace losses, officials said, bringing the total deployed to "
+    "around 14,000.",
 ]
 
 

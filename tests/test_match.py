@@ -176,7 +176,12 @@ def test_names_are_proper_names_by_their_first_letters() -> None:
     assert names("A Gas Cutoff Sends Shivers Through a Breakaway Region\nWithout gas, "
                  "Tiraspol's leader said the region's homes had no heating.") == {"moldova"}
     # capitals that shout, and abbreviated months, are no names
-    assert names("THAT'S IT, VLAD! Ukraine turns off Putin's gas tap") == {"ukraine", "puti"}
+    assert names("THAT'S IT, VLAD! Ukraine turns off Putin's gas tap") == {"ukraine", "russia"}
+    assert names("PIPES RUN DRY: Putin's gas stops flowing through Ukraine") == {
+        "russia", "ukraine"}
+    # a leader names the country, but a US president tells whose package it is
+    assert names("In Moscow, Prime Minister Robert Fico met Putin") == {"russia", "slovakia"}
+    assert names("The last package of Biden's") == {"bide"}
     assert names("In his last meeting, Austin urged allies to go on after Jan. 20.") == {"aust"}
     # "U.S." ends no sentence: this title-case headline's capitals stay no names
     assert names("Netherlands to Fund $500 Million U.S. Weapons Package for Ukraine") == {
@@ -808,6 +813,13 @@ ALERTING = [
     ("Serbia's Russian gas deal extended to March",
      "Belgrade secured supplies despite US sanctions against its oil company.",
      "gas-deal"),
+    # the amount is the headline's label
+    ("$2.5 Billion: Biden's Late Push of Weapons to Ukraine",
+     "The package combines a $1.25 billion drawdown with $1.22 billion in contracts.",
+     "aid-package"),
+    ("UK to deliver 100,000 drones to Ukraine this year in £350m boost",
+     "The defence secretary told the contact group.",
+     "aid-package"),
 ]
 
 
@@ -919,6 +931,18 @@ SILENT = [
      "Brussels said it was open to talks, but no deal was struck."),
     ("Tiraspol says no to Chisinau's gas offer",
      "The region's leaders called the conditions unacceptable."),
+    ("Buy our oil and gas or face tariffs? Trump's ultimatum to Brussels",
+     "The president-elect demanded the EU buy more American energy."),
+    # a label, then a yes-no question
+    ("Ursula's $750bn energy shopping list: can Europe really buy that much US gas?",
+     "Analysts say the target is far above what the EU imports today."),
+    ("Scholz resists €3bn extra for Ukraine before election",
+     "The chancellor says the additional military aid needs the debt brake suspended."),
+    # every refusal phrase counts, not only the first the list names
+    ("Germany's extra €3bn for Ukraine stuck as Scholz resists new borrowing",
+     "The Greens want the package approved before the election."),
+    ("U.S. to Resume Military Aid and Intel Sharing After Jeddah Talks",
+     "Ukraine agreed to a U.S. proposal for a 30-day ceasefire."),
 ]
 
 

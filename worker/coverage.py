@@ -57,6 +57,10 @@ _NOT_NAMES = STOPWORDS | {
 }
 
 
+#: Two long words in capitals running together shout ("IT'S OVER"); acronyms stand apart.
+_SHOUTED_WORDS = re.compile(r"\b[A-Z][A-Z']{2,}\s+[A-Z][A-Z']{2,}\b")
+
+
 def _load_countries(path: Path) -> dict[str, str]:
     countries = {}
     for line in path.read_text(encoding="utf-8").splitlines():
@@ -145,9 +149,10 @@ def names(text: str) -> frozenset[str]:
         long_words = [word for word in words if len(word) > 3]
         title_case = len(long_words) >= 4 and sum(
             word[0].isupper() for word in long_words) >= 0.6 * len(long_words)
-        # "THAT'S IT, VLAD!": capitals that shout are no names
-        shouting = any(word.isupper() and word.split("'")[0].lower() in _NOT_NAMES
-                       for word in words if len(word) > 1)
+        # "THAT'S IT, VLAD!", "PIPES RUN DRY": capitals that shout are no names
+        shouting = bool(_SHOUTED_WORDS.search(sentence)) or any(
+            word.isupper() and word.split("'")[0].lower() in _NOT_NAMES
+            for word in words if len(word) > 1)
         for position, word in enumerate(words):
             base = word.split("'")[0]
             key = name_key(base)

@@ -51,7 +51,8 @@ _CASUALTY_HINTS = (
     "kill", "eliminat", "neutrali", "dead", "death", "died", "wound", "injur", "hurt",
     "casualt", "captur", "missing", "unaccounted", "loss", "lost", "lose", "losing", "toll",
     "fatalit", "fallen",
-    "slain", "prisoner", "captive", "alive", "held by", "held in",
+    "slain", "prisoner", "captive", "alive", "held", "hold", "wiped out", "nabb", "caught",
+    "catch", "grabbed",
 )
 _GAS_HINTS = ("cubic", "bcm", "mcm", "tcm", "m3", "m³", "cu m", "cu. m")
 
@@ -153,7 +154,7 @@ _MEASURE = re.compile(
     r"""(?:
       (?P<killed_or_wounded>(?:killed|dead)\s+(?:or|and|&)\s+(?:wounded|injured|hurt)
                            |(?:wounded|injured|hurt)\s+(?:or|and|&)\s+(?:killed|dead))
-     |(?P<killed>killed|slain)
+     |(?P<killed>killed|slain|wiped\s+out)
      |(?P<dead>dead|died|deaths|fatalities|fallen|lost\s+their\s+lives)
      |(?P<wounded>wounded|injured|hurt|injuries)
      |(?P<casualties>casualties|losses)
@@ -169,7 +170,8 @@ _VERB_BEFORE = re.compile(
     r"|eliminat(?:ed|es|ing|e)|neutrali[sz](?:ed|es|ing|e))"
     r"|(?P<wounded>wound(?:ed|s|ing)|injur(?:ed|es|ing|e))"
     r"|(?P<captured>captur(?:ed|es|ing|e)|catch(?:es|ing)?|caught|nab(?:s|bed|bing)?)"
-    r"|(?P<taken>t(?:ook|aken|akes|aking))"  # "taken one North Korean soldier prisoner"
+    # "taken one North Korean soldier prisoner", "holds three North Korean prisoners"
+    r"|(?P<taken>t(?:ook|aken|akes|aking)|hold(?:s|ing)?|held)"
     r"|(?P<dead>bodies[ \t\u00a0]+of)"  # "counted the bodies of more than 40 soldiers"
     r"|(?P<casualties>los(?:t|es|ing|e)))[ \t\u00a0]+$",
     re.IGNORECASE,
@@ -178,7 +180,7 @@ _VERB_BEFORE = re.compile(
 _TOTAL_BEFORE = re.compile(
     r"""\b(?:(?P<dead>death\s+toll|deaths|fatalities|(?<!is\s)(?<!was\s)dead)
        |(?P<casualties>casualties|losses|toll|(?:killed|dead)\s+(?:and|or)\s+(?:wounded|injured|hurt)))\b
-    (?P<between>(?:(?!wounded|injured|killed|captured)[^\d.;:!?\n]){0,60}?)
+    (?P<between>(?:(?!wounded|injured|killed|captured|deploy|sent\b|dispatch)[^\d.;:!?\n]){0,60}?)
     \b(?P<verb>surpass(?:es|ed)?|exceed(?:s|ed)?|tops?|topped|pass(?:es|ed)?|reach(?:es|ed)?
        |hits?|(?:rises?|rose|risen|climb(?:s|ed)?|jump(?:s|ed)?|grow(?:s|n)?|grew)\s+to
        |stands?\s+at|stood\s+at|totall?(?:s|ed)?|numbered|of|at|to|is|are|was|were)
@@ -306,6 +308,7 @@ _LOST_AS = re.compile(
     re.IGNORECASE,
 )
 _NOUN_PHRASE_WORDS = 5
+_QUOTE_MARKS = frozenset("\"“”‘’'")
 
 # -- who says so, and when ----------------------------------------------------------
 
@@ -437,11 +440,14 @@ def extract_facts(text: str) -> tuple[Fact, ...]:
                 previous = (fact.end, fact.fact.subject)
     if want_casualties:
         facts.extend(_single_captures(text, facts))
-        side = reader.only_side()
-        if side is not None:
-            facts = [msgspec.structs.replace(fact, subject=side)
-                     if fact.kind is FactKind.CASUALTY and fact.subject is None else fact
-                     for fact in facts]
+        # The side its own line names ("'About 200 dead': Kim's troops mauled"), else the
+        # side the whole text names
+        headline = text.split("\n", 1)[0]
+        sides = (reader.only_side(len(headline)), reader.only_side())
+        facts = [msgspec.structs.replace(
+                     fact, subject=sides[0] if fact.text in headline and sides[0] else sides[1])
+                 if fact.kind is FactKind.CASUALTY and fact.subject is None else fact
+                 for fact in facts]
     return _merge_repeats(facts)
 
 
@@ -666,6 +672,9 @@ class _Reader:
         last_word = ""
         while True:
             token = _WORD.match(text, position)
+            if token is not None and token.group(2) in _QUOTE_MARKS:
+                position = token.end()  # 'soldiers "wiped out"'
+                continue
             if token is None or token.group(1) is None:
                 return None
             measure = _MEASURE.match(text, token.start(1))
@@ -723,19 +732,20 @@ class _Reader:
                     or _PLACE_AFTER.match(text, owner.end())
                     or _SPEAKER_AFTER.match(text, owner.end()))]
 
-    def only_side(self) -> str | None:
-        """The one fighting side the whole text names, if it names only one: whose
-        the soldiers are when no sentence says ("Kim honours portraits of 101 soldiers
+    def only_side(self, end: int | None = None) -> str | None:
+        """The one fighting side the text (up to ``end``) names, if it names only one:
+        whose the soldiers are when no sentence says ("Kim honours portraits of 101 soldiers
         killed")."""
         # A place counts ("20 killed in a strike on Kyiv"), but for Russia, where and for
         # whom the North Korean troops fight ("N. Korea's Russia deployment").
-        sides = {side.lastgroup for side in _SUBJECT.finditer(self.text) if side.lastgroup
-                 and not _SPEAKER_AFTER.match(self.text, side.end())
+        text = self.text[:end]
+        sides = {side.lastgroup for side in _SUBJECT.finditer(text) if side.lastgroup
+                 and not _SPEAKER_AFTER.match(text, side.end())
                  and not (side.lastgroup == "russian" and (
-                     _FOR_OR_IN.search(self.text, max(0, side.start() - 12), side.start())
-                     or _POSSESSIVE_BEFORE.search(self.text, 0, side.start())))}
+                     _FOR_OR_IN.search(text, max(0, side.start() - 12), side.start())
+                     or _POSSESSIVE_BEFORE.search(text, 0, side.start())))}
         sides.discard("civilians")
-        if _KIM.search(self.text):
+        if _KIM.search(text):
             sides.add("north_korean")
         return sides.pop() if len(sides) == 1 else None
 

@@ -48,7 +48,7 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
           "will announce", "to unveil", "will unveil", "braces for", "warns against",
           "could ", "weighs ", "threat to", "threaten", "dangles", "expected within",
           "expected in ", "expected by", "expected next", "within weeks", "from tomorrow",
-          "meets ", "only if", "only with")
+          "meets ", "only if", "only with", "or face")
 
 #: Headline words that count one more of a kind ("Second US LNG cargo reaches Ukraine"; not
 #: "another $500m", which outlets write of the latest package).
@@ -59,7 +59,7 @@ ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b", re.IGNORECASE
 REFUSALS = (
     # refusals and opposition
     "reject", "turns down", "turned down", "refuse", "declines", "declined", "no thanks",
-    "balks", "balked", "rebuff",
+    "balks", "balked", "rebuff", "resist", "digs in", "dug in",
     "says no to", "say no to", "said no to", "rules out", "ruled out",
     "oppose", "challenge", "vow to fight", "vows to fight", "court fight", "blocks", "blocked",
     "vetoes", "vetoed",
@@ -85,7 +85,7 @@ PROPOSALS = ("proposes", "proposed", "proposal", "roadmap", "tables ", "pitches"
              "plan for")
 #: ... headlines that ask for one ("NATO chief urges allies to send more air defence").
 PLEAS = ("urges", "urged", "calls on", "calls for", "appeals for", "asks allies", "pleads",
-         "demands", "demanded", "or face", "tells allies", "tells nato", "tells eu",
+         "demands", "demanded", "tells allies", "tells nato", "tells eu",
          "tells the eu", "tells europe")
 #: What such a headline reports instead of a development, unless an event is told before
 #: it ("Gas Stops Flowing After Ukraine Refuses") or it is background ("after strikes on").
@@ -157,6 +157,10 @@ EXPLAINERS = ("explainer", "explained", "key questions", "what next", "what we k
               "what it means", "what this means", "what that means",
               "analysis:", "what to know", "how it works")
 EXPLAINER_STARTS = ("what ", "what's", "how ", "why ", "who ", "here's", "here is")
+#: ... and, after a label, a yes-no question ("Ursula's $750bn shopping list: can Europe
+#: really buy that much US gas?").
+YES_NO_STARTS = ("can ", "will ", "is ", "are ", "does ", "do ", "should ", "could ",
+                 "would ", "has ", "have ")
 #: A quoted sentence is someone's view ("'We must put Ukraine in the strongest
 #: position'"), not the story's forecast; a quoted phrase ("'in the coming days'") is the
 #: story's.
@@ -492,7 +496,9 @@ def _is_explainer(title: str, tells_event: Callable[[str], bool]) -> bool:
     if any(m in lowered for m in EXPLAINERS) or lowered.startswith(EXPLAINER_STARTS):
         return True
     label, *told = title.split(": ", 1)
-    if told and told[0].lower().startswith(EXPLAINER_STARTS) and not tells_event(label):
+    asks = bool(told) and (told[0].lower().startswith(EXPLAINER_STARTS) or (
+        told[0].lower().startswith(YES_NO_STARTS) and title.rstrip(" ’'\"”").endswith("?")))
+    if asks and not tells_event(label):
         return True
     return title.rstrip(" ’'\"”").endswith("?") and not _STATEMENT_BEFORE_QUESTION.match(title)
 
@@ -586,11 +592,12 @@ def judge(
     in_title = _event_kinds(rule, evidence.in_title, story.title)
     if title_hedge:
         return silent(f"the headline is a forecast ({title_hedge!r})")
+    lowered_title = story.title.lower()
     for instead, phrases in NOT_DEVELOPMENTS:
-        phrase = _first_in(story.title, phrases)
-        at = story.title.lower().index(phrase) if phrase else 0
-        if phrase and not (_before(rule, story.title, at) or _in_background(story.title, at)):
-            return silent(f"the headline reports {instead} ({phrase!r})")
+        for phrase in (phrase for phrase in phrases if phrase in lowered_title):
+            at = lowered_title.index(phrase)
+            if not (_before(rule, story.title, at) or _in_background(story.title, at)):
+                return silent(f"the headline reports {instead} ({phrase!r})")
     no_result = (_first_in(story.title, NO_RESULT)
                  or _first_in(f"{story.title}\n{story.summary}", NOTHING_YET))
     if no_result:
@@ -602,9 +609,11 @@ def judge(
     events = in_title or (frozenset() if summary_hedge
                           else _event_kinds(rule, found, f"{story.title}\n{story.summary}"))
     amounts = [f for f in facts if f.kind in novelty.fact_kinds]
-    _label, *told = _AFTER_COLON.split(story.title, maxsplit=1)  # what follows a label, if any
-    if not events and novelty.amount_event and told and any(f.text in told[0] for f in amounts):
-        events = frozenset({novelty.amount_event})  # "Sweden's biggest package yet: SEK 13.5bn"
+    label, *told = _AFTER_COLON.split(story.title, maxsplit=1)  # what follows a label, if any
+    if not events and novelty.amount_event and told and any(
+            f.text in told[0] or f.text == label.strip() for f in amounts):
+        # "Sweden's biggest package yet: SEK 13.5bn", "$2.5 Billion: Biden's Late Push"
+        events = frozenset({novelty.amount_event})
     if not events:
         hedged = f" (the summary hedges: {summary_hedge!r})" if summary_hedge else ""
         return silent(f"terms {', '.join(terms)} but no event{hedged}")
