@@ -312,6 +312,12 @@ CASUALTY_CASES = [
      {"value": 3.0, "measure": "captured", "subject": "north_korean"}),
     ('Twenty-seven of Kim\'s soldiers "wiped out" in a single night, brigade claims',
      {"value": 27.0, "measure": "killed", "subject": "north_korean"}),
+    ("Zelenskyy posts photos of 2 wounded North Korean POWs, offers swap with Kim",
+     {"value": 2.0, "measure": "captured", "subject": "north_korean"}),
+    # who holds the prisoners is no side
+    ("Third North Korean soldier captured, Zelenskyy says\nA wounded North Korean was taken "
+     "prisoner, bringing to three the number held by Ukraine, the president said.",
+     {"value": 3.0, "measure": "captured", "subject": "north_korean"}),
     # a hedged estimate of losses already taken is still a reported figure
     ("North Korea may have suffered over 3,000 casualties.",
      {"value": 3000.0, "subject": "north_korean", "qualifier": "more_than"}),
@@ -333,6 +339,12 @@ def test_one_headline_two_figures_share_the_subject() -> None:
         (300.0, "killed", "north_korean", "Seoul"),
         (2700.0, "wounded", "north_korean", "Seoul"),
     ]
+
+
+def test_two_figures_after_a_dash_are_no_backwards_range() -> None:
+    facts = facts_of("NIS: North Korean casualties 3,000 — 300 dead, 2,700 wounded", CASUALTY)
+    assert [(f.value, f.high, f.measure) for f in facts] == [
+        (300.0, 300.0, "dead"), (2700.0, 2700.0, "wounded")]
 
 
 def test_a_figure_included_in_another_shares_its_subject() -> None:

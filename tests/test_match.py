@@ -188,6 +188,40 @@ def test_names_are_proper_names_by_their_first_letters() -> None:
         "netherlands", "ukraine"}
 
 
+def test_another_half_billion_the_same_day_is_the_same_package(monitor: Monitor) -> None:
+    assert fired(
+        monitor,
+        story("Pentagon announces $500 million weapons package for Ukraine",
+              "The drawdown includes HIMARS rounds and drones."),
+        story("Another half billion: Washington sends $500m more in weapons to Kyiv",
+              "Rockets, drones and Humvees are in the batch.", hours=6, n=1),
+    ) == [["aid-package"], []]
+
+
+def test_names_in_a_background_clause_are_not_whom_the_story_is_about(
+        monitor: Monitor) -> None:
+    assert fired(
+        monitor,
+        story("Netherlands to fund $500 million package of US weapons for Ukraine",
+              "The Dutch will pay for Patriot parts under NATO's PURL scheme."),
+        story("Germany Funds $500 Million PURL Package for Ukraine",
+              "Berlin will pay for US equipment, the German Defense Ministry said, after the "
+              "first Dutch contributions.", hours=24 * 8, n=1),
+    ) == [["aid-package"], ["aid-package"]]
+
+
+def test_a_same_day_report_naming_no_parties_follows_up_the_development(
+        monitor: Monitor) -> None:
+    assert fired(
+        monitor,
+        story("Flows at Sudzha hit zero: Russian gas transit via Ukraine ends after 50 years",
+              "Gazprom and Ukraine's GTSOU confirmed flows stopped at 07:00."),
+        story("Russian gas flows to Europe via Ukraine halted - energy ministry",
+              "Ukraine's energy ministry confirmed that transit ended this morning.",
+              hours=3, n=1),
+    ) == [["gas-deal"], []]
+
+
 def test_a_development_of_other_parties_is_not_a_follow_up(monitor: Monitor) -> None:
     results = fired(
         monitor,
@@ -820,6 +854,29 @@ ALERTING = [
     ("UK to deliver 100,000 drones to Ukraine this year in £350m boost",
      "The defence secretary told the contact group.",
      "aid-package"),
+    ("$500 Million Drawdown: Pentagon Lists HIMARS Rounds, Drones in Latest Ukraine Aid",
+     "The package includes ammunition for HIMARS and drones.",
+     "aid-package"),
+    ("Austin's Ramstein Farewell Comes With a $500 Million Weapons Package",
+     "The package includes air defense missiles.",
+     "aid-package"),
+    ("Austin Unveils $500 Million in Aid as He Chairs His Last Ramstein Session",
+     "The package includes air defense missiles.",
+     "aid-package"),
+    # PURL buys US weapons for Ukraine only
+    ("Netherlands adds €250m PURL package, plus F-16 munitions",
+     "The Dutch government will finance US-made air-defence missiles.",
+     "aid-package"),
+    # a continuation with a new end is an extension
+    ("Vucic: Srbijagas keeps Russian gas on old terms until end-September",
+     "Srbijagas will keep receiving Russian gas via TurkStream for another four months.",
+     "gas-deal"),
+    ("Test batch of SOCAR gas crosses into Ukraine through Trans-Balkan pipeline",
+     "Azerbaijani gas entered Ukraine through Bulgaria, Romania and Moldova.",
+     "gas-deal"),
+    ("Intelligence agency says N.Korea casualties in Russia reached about 7,000",
+     "NIS told lawmakers the number rose since deminers were sent to Kursk.",
+     "casualty-figure"),
 ]
 
 
@@ -943,6 +1000,29 @@ SILENT = [
      "The Greens want the package approved before the election."),
     ("U.S. to Resume Military Aid and Intel Sharing After Jeddah Talks",
      "Ukraine agreed to a U.S. proposal for a 30-day ceasefire."),
+    # a plan with nothing in it yet
+    ("Trump Says U.S. Will Send Patriots to Ukraine, With NATO Allies Paying",
+     "The president gave no number or timeline."),
+    ("TRUMP: 'WE'LL SEND PATRIOTS' — but Europe picks up the bill",
+     "NATO allies will buy 'billions' of US weapons for Kyiv. No list, no dates yet."),
+    ("Biden Signs Off on $571 Million Drawdown of US Arms for Taipei",
+     "The drawdown for Ukraine's ally comes alongside approved foreign military sales."),
+    ("White House: More Ukraine Security Aid Coming 'in the Days Ahead'",
+     "Officials said the administration would announce additional assistance."),
+    ("Treasury Readies $3.4 Billion Budget Infusion for Kyiv Salaries",
+     "The economic aid will pay salaries; it is not military assistance."),
+    ("Ramstein tomorrow: allies promise 'significant' new pledges. How much will they give?",
+     "Ministers are expected to announce money for air defence and drones."),
+    ("Opinion: Talk of a Nord Stream restart ignores who would buy the gas",
+     "Reports of US investors eyeing the pipelines say more about Washington's deal-making."),
+    ("Ukraine needs about 4.6 bcm more gas imports for winter, PM says",
+     "Talks with lenders are continuing; no contracts have been announced."),
+    ("19th EU sanctions round adds Russian LNG ban from 2027",
+     "Short-term contracts end within six months."),
+    ("Russian LNG imports to the EU rose 18% last year, analysts tell ministers",
+     "The bloc still bought about 20 bcm of Russian LNG in 2024."),
+    ("Fico in Moscow: Putin 'ready' to keep gas flowing to Slovakia — but how?",
+     "No route or contract has been agreed for after 1 January."),
 ]
 
 

@@ -308,6 +308,11 @@ _LOST_AS = re.compile(
     re.IGNORECASE,
 )
 _NOUN_PHRASE_WORDS = 5
+_AGENT_BEFORE = re.compile(r"\bby[ \t\u00a0]+(?:the[ \t\u00a0]+)?$", re.IGNORECASE)
+# "2 wounded North Korean POWs": "wounded" describes prisoners, who are the count.
+_CAPTIVES_AFTER = re.compile(
+    r"(?:[ \t\u00a0]+[\w.'’-]+){0,3}?[ \t\u00a0]+"
+    r"(?:POWs|prisoners(?:[ \t\u00a0]+of[ \t\u00a0]+war)?|captives)\b", re.IGNORECASE)
 _QUOTE_MARKS = frozenset("\"“”‘’'")
 
 # -- who says so, and when ----------------------------------------------------------
@@ -413,14 +418,13 @@ def extract_facts(text: str) -> tuple[Fact, ...]:
     reader = _Reader(text)
     facts: list[Fact] = []
     previous: tuple[int, str | None] | None = None  # end and subject of the last casualty
-    read_up_to = 0  # "between 1,000 and 1,200" is one quantity, not two
-    for match in _QUANTITY.finditer(text):
-        if match.start() < read_up_to:
-            continue
+    position = 0  # "between 1,000 and 1,200" is one quantity, not two
+    while (match := _QUANTITY.search(text, position)) is not None:
+        position = match.end()
         quantity = reader.quantity(match)
         if quantity is None:
             continue
-        read_up_to = quantity.end
+        position = quantity.end  # "3,000 — 300 dead" is no range: read on from "3,000"
         if quantity.currency is not None:
             if want_money:
                 facts.append(reader.money(quantity, quantity.currency, quantity.end))
@@ -498,6 +502,10 @@ class _Reader:
             high = _scaled(Decimal(groups["digits2"].replace(",", "")), groups["scale2"])
             if groups["scale2"] and not groups["scale"]:  # "1.2 to 1.5 billion"
                 value = _scaled(Decimal(groups["digits"].replace(",", "")), groups["scale2"])
+            if high < value:  # no range but two figures: "casualties 3,000 — 300 dead"
+                value = high = _scaled(Decimal(groups["digits"].replace(",", "")),
+                                       groups["scale"])
+                end = match.end("scale") if groups["scale"] else match.end("digits")
         left = self._left(match.start())
         start = match.start()
         between = _BETWEEN_BEFORE.search(left) if groups["digits"] else None
@@ -702,6 +710,10 @@ class _Reader:
             auxiliary in _PERFECT or _COUNT_AFTER.match(text, measure.end())
         ):
             return None  # "eight attacks had killed (81) people": the count is not the dead
+        captives = _CAPTIVES_AFTER.match(text, measure.end()) if words == 0 else None
+        if captives is not None:  # "2 wounded North Korean POWs" are prisoners
+            return _Reading(quantity.start, captives.end(), "captured",
+                            _subject_in(captives.group()))
         subject = (
             _subject_in(text[quantity.end : phrase_end])
             or self._subject_after(measure.end())
@@ -741,6 +753,8 @@ class _Reader:
         text = self.text[:end]
         sides = {side.lastgroup for side in _SUBJECT.finditer(text) if side.lastgroup
                  and not _SPEAKER_AFTER.match(text, side.end())
+                 # nor is who did it ("held by Ukraine")
+                 and not _AGENT_BEFORE.search(text, max(0, side.start() - 8), side.start())
                  and not (side.lastgroup == "russian" and (
                      _FOR_OR_IN.search(text, max(0, side.start() - 12), side.start())
                      or _POSSESSIVE_BEFORE.search(text, 0, side.start())))}

@@ -47,12 +47,14 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
           "be announced", "be unveiled", "be signed", "be sent", "to announce",
           "will announce", "to unveil", "will unveil", "braces for", "warns against",
           "could ", "weighs ", "threat to", "threaten", "dangles", "expected within",
-          "expected in ", "expected by", "expected next", "within weeks", "from tomorrow",
-          "meets ", "only if", "only with", "or face")
+          "expected in ", "expected by", "expected next", "within weeks",
+          "meets ", "only if", "only with", "or face", "tomorrow", "days ahead",
+          "weeks ahead")
 
 #: Headline words that count one more of a kind ("Second US LNG cargo reaches Ukraine"; not
-#: "another $500m", which outlets write of the latest package).
+#: "another $500m" or "another half billion", which outlets write of the latest package).
 ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b", re.IGNORECASE)
+AMOUNT_START = re.compile(r"\s*(?:[$€£\d]|half\b)", re.IGNORECASE)
 
 #: Headline words that report a refusal, not a development ("Tiraspol rejects gas offer").
 #: (Matched inside words: "reject" finds "rejects" and "rejected".)
@@ -102,7 +104,10 @@ NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lack
                "not been signed", "to be worked out", "to be decided",
                "not been decided", "no deal was", "no agreement was", "no new package",
                "no new assistance", "no new aid", "no new military aid",
-               "no package", "no amount", "without an amount", "no dollar figure")
+               "no package", "no amount", "without an amount", "no dollar figure",
+               "no dollar amount", "no list", "no number", "no timeline", "did not say how many",
+               "didn't say how many", "will come later", "not military", "no contracts",
+               "nothing changes")
 
 #: Headlines that report more of the same, not a change ("Italy keeps aid flowing",
 #: "Italy to keep sending arms", "... waiver to keep buying Russian gas"; not "... gas to
@@ -112,8 +117,9 @@ CONTINUATION = re.compile(
     r"|\bto (?:keep|continue) (?:buying|paying|receiving|sending|importing|getting|supplying)\b",
     re.IGNORECASE)
 
-#: ... unless they name a route, which is new ("Slovakia's SPP keeps gas flowing via Hungary").
-ROUTE = re.compile(r"\bvia\b", re.IGNORECASE)
+#: ... unless they name a route or a new end, which is new ("Slovakia's SPP keeps gas flowing
+#: via Hungary", "Srbijagas keeps Russian gas on old terms until end-September").
+ROUTE_OR_END = re.compile(r"\b(?:via|until)\b", re.IGNORECASE)
 
 #: Words that make the event after them background ("since Moscow cut off gas") or
 #: deny it ("no chance of a new agreement").
@@ -155,7 +161,7 @@ _COMPOUND_RE = re.compile(r"[a-z'-]+")  # "russian-paid" is one word
 #: Headlines that explain or analyse rather than report.
 EXPLAINERS = ("explainer", "explained", "key questions", "what next", "what we know",
               "what it means", "what this means", "what that means",
-              "analysis:", "what to know", "how it works")
+              "analysis:", "opinion:", "comment:", "op-ed", "what to know", "how it works")
 EXPLAINER_STARTS = ("what ", "what's", "how ", "why ", "who ", "here's", "here is")
 #: ... and, after a label, a yes-no question ("Ursula's $750bn shopping list: can Europe
 #: really buy that much US gas?").
@@ -165,6 +171,7 @@ YES_NO_STARTS = ("can ", "will ", "is ", "are ", "does ", "do ", "should ", "cou
 #: position'"), not the story's forecast; a quoted phrase ("'in the coming days'") is the
 #: story's.
 _QUOTED = re.compile(r"[\"“][A-Z][^\"“”]*[\"”]|(?<!\w)['‘][A-Z][^'‘’]*['’](?!\w)")
+_QUOTED_WORD = re.compile(r"[\"“'‘]([\w-]+)[\"”'’](?!\w)")
 #: Where a headline's label ends and what it tells begins ("Austin's farewell: $500m more").
 _AFTER_COLON = re.compile(r"[:—–]\s")
 _STATEMENT_BEFORE_QUESTION = re.compile(r"(.+?(?:[.:;]|\s[–—-]))\s+\S[^.:;–—]*\?\W*$")
@@ -356,7 +363,7 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
         if same_days and repeats_amount:
             return development  # the same days' amount again, whatever else the story adds
         led_by = _parties(rule, development.headline_names)
-        if led_by and not led_by & parties:
+        if led_by and parties and not led_by & parties:
             continue  # the story is not about whom the development's headline named
         if headline_parties - known:
             continue
@@ -481,6 +488,15 @@ def _in_background(text: str, position: int) -> bool:
     return bool(BACKGROUND & set(_COMPOUND_RE.findall(clause.lower())))
 
 
+def _foreground(text: str) -> str:
+    """``text`` without its background clauses: "Germany funds $500m, after the first
+    Dutch and Nordic packages" is about Germany."""
+    pieces = re.split(f"({_CLAUSE_START.pattern})", text)
+    return "".join(piece for piece in pieces if piece is None or not (
+        (words := _COMPOUND_RE.findall(piece.lower())) and words[0] in BACKGROUND)
+        ) if len(pieces) > 1 else text
+
+
 def _event_kinds(rule: Rule, found: frozenset[str], text: str) -> frozenset[str]:
     return frozenset(kind for kind, terms in rule.novelty.events.items()
                      if any(term in found and _told_as_news(term, text) for term in terms))
@@ -583,10 +599,12 @@ def judge(
         # "Radiators warm again in Tiraspol after gas loan" reports a consequence.
         return silent(f"the headline names {in_headline[0]!r} only as background")
     continuation = CONTINUATION.search(story.title.replace("’", "'"))
-    if continuation and not ROUTE.search(story.title):
+    if continuation and not ROUTE_OR_END.search(story.title):
         return silent(f"the headline reports more of the same ({continuation.group()!r})")
-    title_hedge = _first_in(_QUOTED.sub("", story.title), HEDGES)
-    if title_hedge and _in_background(story.title, story.title.lower().find(title_hedge)):
+    # a quoted word is the story's own ("Putin 'ready' to keep gas flowing")
+    said_title = _QUOTED_WORD.sub(r"\1", _QUOTED.sub("", story.title))
+    title_hedge = _first_in(said_title, HEDGES)
+    if title_hedge and _in_background(said_title, said_title.lower().find(title_hedge)):
         title_hedge = None  # "Biden approves $500 million as Ukraine braces for winter"
     summary_hedge = _first_in(_QUOTED.sub("", story.summary), HEDGES)
     in_title = _event_kinds(rule, evidence.in_title, story.title)
@@ -611,8 +629,8 @@ def judge(
     amounts = [f for f in facts if f.kind in novelty.fact_kinds]
     label, *told = _AFTER_COLON.split(story.title, maxsplit=1)  # what follows a label, if any
     if not events and novelty.amount_event and told and any(
-            f.text in told[0] or f.text == label.strip() for f in amounts):
-        # "Sweden's biggest package yet: SEK 13.5bn", "$2.5 Billion: Biden's Late Push"
+            f.text in told[0] or label.startswith(f.text) for f in amounts):
+        # "Sweden's biggest package yet: SEK 13.5bn", "$500 Million Drawdown: Pentagon Lists"
         events = frozenset({novelty.amount_event})
     if not events:
         hedged = f" (the summary hedges: {summary_hedge!r})" if summary_hedge else ""
@@ -623,7 +641,7 @@ def judge(
     # 100 million m³ is not the 100 million m³ DTEK received); after the window only if
     # told of the same parties (Belgium's €1 billion is not Spain's, and January's $500
     # million package is not December's).
-    story_names = names(f"{story.title}\n{story.summary}")
+    story_names = names(_foreground(f"{story.title}\n{story.summary}"))
     parties = _parties(rule, story_names)  # whom the story is about, for this rule
 
     def told_of_the_same(known_fact: KnownFact) -> bool:
@@ -638,8 +656,7 @@ def judge(
     comparable = [k for k in known
                   if k.fact.kind in novelty.fact_kinds and told_of_the_same(k)]
     another = ANOTHER.search(story.title)
-    if another and not any(story.title[another.end():].lstrip().startswith(f.text)
-                           for f in amounts):
+    if another and not AMOUNT_START.match(story.title, another.end()):
         comparable = []  # "Second US LNG cargo": the same volume again is another delivery
     new_amounts = _new_facts(amounts, comparable)
     repeated = _repeat(amounts, comparable)
