@@ -318,6 +318,12 @@ CASUALTY_CASES = [
     ("Third North Korean soldier captured, Zelenskyy says\nA wounded North Korean was taken "
      "prisoner, bringing to three the number held by Ukraine, the president said.",
      {"value": 3.0, "measure": "captured", "subject": "north_korean"}),
+    ("Ukraine says third N. Korean soldier captured, first in over a year",
+     {"value": 3.0, "measure": "captured", "subject": "north_korean"}),
+    ("Zelensky said North Korean killed and wounded in Kursk now number nearly 3,800.",
+     {"value": 3800.0, "qualifier": "nearly", "subject": "north_korean"}),
+    ("NIS: North Korean killed and wounded in Russia war now about 6,500",
+     {"value": 6500.0, "qualifier": "about", "subject": "north_korean"}),
     # a hedged estimate of losses already taken is still a reported figure
     ("North Korea may have suffered over 3,000 casualties.",
      {"value": 3000.0, "subject": "north_korean", "qualifier": "more_than"}),
@@ -422,6 +428,7 @@ NOT_CASUALTIES = [
     # "captured" as an adjective is no capture
     "Captured North Korean soldier wants to go to South Korea",
     "The captured North Korean soldier said he was a sniper.",
+    "The third North Korean soldier said he wanted to go home.",
     # projections of losses to come are not reported figures
     "North Korean losses could reach 10,000 by spring, analysts warn",
     "Casualties could climb to as many as 10,000 by April, a think tank projected.",

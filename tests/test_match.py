@@ -287,7 +287,10 @@ def test_the_same_amount_from_another_donor_weeks_later_is_a_new_package(
      "The fund is fed by revenue from Ukrainian resources; future military aid could count.",
      "about something else"),
     ("Three killed in Russian drone attack on Ukraine's Kyiv region",
-     "Ukraine also sends volley of drones into Russia.", "excluded"),
+     "Ukraine also sends volley of drones into Russia.", "something else"),
+    # attack reports share the weapons' words
+    ("Russia sends volley of drones at Ukraine's air defences",
+     "Three people were killed in the Kyiv region.", "volley"),
     ("Brussels pushes back roadmap to end Russian gas imports",
      "The Commission has delayed publishing its plan to phase out Russian gas.", "delay"),
     ("Kyiv and Bratislava fail to agree on Azerbaijani gas transit",
@@ -877,6 +880,32 @@ ALERTING = [
     ("Intelligence agency says N.Korea casualties in Russia reached about 7,000",
      "NIS told lawmakers the number rose since deminers were sent to Kursk.",
      "casualty-figure"),
+    # an attack the live blog also reports does not make the pledge an attack report
+    ("LIVE: Third anniversary of the invasion - leaders in Kyiv; Spain pledges €1bn in "
+     "military aid", "11:40 - Sánchez announces €1bn of military aid. 09:30 - Overnight drone "
+     "attack.", "aid-package"),
+    # an amount in the label, or after "another", announces it
+    ("STARMER'S £1.6BN MISSILE DEAL: 5,000 air defence rockets for Kyiv",
+     "Belfast-made missiles for Ukraine paid with export finance.",
+     "aid-package"),
+    ("Another $500 Million Drawdown for Kyiv Before Inauguration Clock Runs Out",
+     "The package contains HIMARS rockets and drones.",
+     "aid-package"),
+    ("NORDIC TRIO STUMP UP $486M for US arms to Kyiv",
+     "Denmark, Norway and Sweden club together to buy American kit for Ukraine.",
+     "aid-package"),
+    ("Netherlands tops up PURL contribution with another €250m",
+     "The extra money will buy Patriot interceptors.",
+     "aid-package"),
+    ("Canada Joins PURL With $500 Million for US Weapons",
+     "Canada will contribute to NATO's mechanism buying American arms for Ukraine.",
+     "aid-package"),
+    ("First cargo under Greek deal reaches Ukraine",
+     "Gas via Bulgaria and Romania.",
+     "gas-deal"),
+    ("Velke Kapusany reads zero: Russian transit via Ukraine ends at 08:00 Moscow time",
+     "Gazprom said it had no possibility to ship gas via Ukraine.",
+     "gas-deal"),
 ]
 
 
@@ -1023,6 +1052,20 @@ SILENT = [
      "The bloc still bought about 20 bcm of Russian LNG in 2024."),
     ("Fico in Moscow: Putin 'ready' to keep gas flowing to Slovakia — but how?",
      "No route or contract has been agreed for after 1 January."),
+    ("Kallas floats up to €40bn in military aid for Ukraine — will capitals bite?",
+     "The EU's foreign policy chief wants member states to chip in."),
+    ("Starmer in Kyiv: 100-year pact signed as sirens sound",
+     "Downing Street did not name a new sum for weapons during the visit."),
+    ("Military Aid and Intel Flows to Ukraine Restored After Jeddah Meeting",
+     "Washington said previously approved deliveries would resume."),
+    ("Kyiv thanks Washington for latest package, asks for more Patriot systems",
+     "The foreign minister welcomed the US drawdown announced on Monday."),
+    ("Trump Unveils Plan for NATO Allies to Buy US Weapons for Ukraine",
+     "Patriot systems would be sent quickly, the president said. He did not give a total."),
+    ("PUTIN'S GAS TAP: Europe braces as Ukraine transit deal runs out on New Year",
+     "The five-year deal to pipe Russian gas through Ukraine expires on December 31."),
+    ("EU ministers back position on Russian gas ban, talks with Parliament next",
+     "A final law still needs agreement with MEPs."),
 ]
 
 

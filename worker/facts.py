@@ -183,7 +183,7 @@ _TOTAL_BEFORE = re.compile(
     (?P<between>(?:(?!wounded|injured|killed|captured|deploy|sent\b|dispatch)[^\d.;:!?\n]){0,60}?)
     \b(?P<verb>surpass(?:es|ed)?|exceed(?:s|ed)?|tops?|topped|pass(?:es|ed)?|reach(?:es|ed)?
        |hits?|(?:rises?|rose|risen|climb(?:s|ed)?|jump(?:s|ed)?|grow(?:s|n)?|grew)\s+to
-       |stands?\s+at|stood\s+at|totall?(?:s|ed)?|numbered|of|at|to|is|are|was|were)
+       |stands?\s+at|stood\s+at|totall?(?:s|ed)?|numbers?|numbered|of|at|to|is|are|was|were)
     [ \t\u00a0]+
     ['"‘“]?[ \t\u00a0]*$""",
     re.IGNORECASE | re.VERBOSE,
@@ -205,8 +205,10 @@ _COUNT_AFTER = re.compile(
 )
 # ... or with only a qualifier between: "North Korean casualties near 4,000".
 _TOTAL_QUALIFIED = re.compile(
-    r"\b(?:(?P<casualties>casualties|losses)|(?P<dead>death\s+toll|toll|dead))"
-    r"(?:[ \t\u00a0]+(?:in|near)[ \t\u00a0]+[A-Z][\w-]*)?"  # "losses in Kursk now"
+    r"\b(?:(?P<casualties>casualties|losses|(?:killed|dead)[ \t\u00a0]+and[ \t\u00a0]+wounded)"
+    r"|(?P<dead>death\s+toll|toll|dead))"
+    # "losses in Kursk now", "killed and wounded in Russia war now"
+    r"(?:[ \t\u00a0]+(?:in|near)[ \t\u00a0]+[A-Z][\w-]*(?:[ \t\u00a0]+war)?)?"
     r"(?:[ \t\u00a0]+(?:now|already|so\s+far))?[ \t\u00a0]+$",
     re.IGNORECASE,
 )
@@ -896,7 +898,8 @@ _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 # "a North Korean soldier was taken alive".
 _SINGLE_CAPTURE = re.compile(
     r"(?:\b(?P<verb>captur(?:e|es|ed|ing)|t(?:ake|ook|aken|akes|aking))\s+(?:an?\s+|one\s+)?"
-    r"|\b(?:an?|one)\s+)(?:(?P<ordinal>" + "|".join(_ORDINALS) + r")\s+)?"
+    r"|\b(?:an?|one)\s+|\b(?=(?:" + "|".join(_ORDINALS[1:]) + r")\s))"  # "third N. Korean..."
+    r"(?:(?P<ordinal>" + "|".join(_ORDINALS) + r")\s+)?"
     r"(?:(?:badly\s+)?(?:wounded|injured)\s+)?" + _SUBJECT.pattern
     + r"\s+(?:soldier|serviceman|fighter)\b(?!s)(?P<prisoner>\s+(?:prisoner|captive)\b)?"
     r"(?P<passive>(?:\s+(?:was|has\s+been|had\s+been))?\s+(?:captured|taken\s+(?:alive"

@@ -45,7 +45,7 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
           "discusses", "to talk", "in talks", "holds talks", "offers to", "expected to",
           "is set to", "are set to", "plans to", "planning to", "ready to", "to be announced",
           "be announced", "be unveiled", "be signed", "be sent", "to announce",
-          "will announce", "to unveil", "will unveil", "braces for", "warns against",
+          "will announce", "to unveil", "will unveil", "braces", "warns against",
           "could ", "weighs ", "threat to", "threaten", "dangles", "expected within",
           "expected in ", "expected by", "expected next", "within weeks",
           "meets ", "only if", "only with", "or face", "tomorrow", "days ahead",
@@ -80,13 +80,14 @@ ATTACKS = ("missiles hit", "missile hits", "drones hit", "drone hits", "strikes 
 #: ... headlines that react to an event ("EU condemns Gazprom's cut-off of gas to Moldova").
 REACTIONS = ("condemn", "slams", "slammed", "blames", "blamed", "criticis", "criticiz",
              "denounce", "welcomes", "welcomed", "hails", "hailed", "praises", "praised",
-             "fumes", "lashes out")
+             "fumes", "lashes out", "thanks", "thanked")
 #: ... headlines that only propose or plan one ("Commission proposes law to ban Russian gas
 #: imports": nothing is agreed, halted or delivered yet),
-PROPOSALS = ("proposes", "proposed", "proposal", "roadmap", "tables ", "pitches", "new plan",
-             "plan for")
+PROPOSALS = ("proposes", "proposed", "proposal", "roadmap", "tables ", "pitches", "floats",
+             "floated", "new plan", "plan for", "position on", "stance on")
 #: ... headlines that ask for one ("NATO chief urges allies to send more air defence").
-PLEAS = ("urges", "urged", "calls on", "calls for", "appeals for", "asks allies", "pleads",
+PLEAS = ("urges", "urged", "calls on", "calls for", "appeals for", "asks allies", "asks for",
+         "pleads",
          "demands", "demanded", "tells allies", "tells nato", "tells eu",
          "tells the eu", "tells europe")
 #: What such a headline reports instead of a development, unless an event is told before
@@ -107,7 +108,7 @@ NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lack
                "no package", "no amount", "without an amount", "no dollar figure",
                "no dollar amount", "no list", "no number", "no timeline", "did not say how many",
                "didn't say how many", "will come later", "not military", "no contracts",
-               "nothing changes")
+               "nothing changes", "did not name", "no new sum", "did not give")
 
 #: Headlines that report more of the same, not a change ("Italy keeps aid flowing",
 #: "Italy to keep sending arms", "... waiver to keep buying Russian gas"; not "... gas to
@@ -172,6 +173,8 @@ YES_NO_STARTS = ("can ", "will ", "is ", "are ", "does ", "do ", "should ", "cou
 #: story's.
 _QUOTED = re.compile(r"[\"“][A-Z][^\"“”]*[\"”]|(?<!\w)['‘][A-Z][^'‘’]*['’](?!\w)")
 _QUOTED_WORD = re.compile(r"[\"“'‘]([\w-]+)[\"”'’](?!\w)")
+#: Words that tell an amount after them is more of it ("another $500m drawdown").
+_MORE_OF = r"\b(?:another|new|fresh)"
 #: Where a headline's label ends and what it tells begins ("Austin's farewell: $500m more").
 _AFTER_COLON = re.compile(r"[:—–]\s")
 _STATEMENT_BEFORE_QUESTION = re.compile(r"(.+?(?:[.:;]|\s[–—-]))\s+\S[^.:;–—]*\?\W*$")
@@ -627,10 +630,13 @@ def judge(
     events = in_title or (frozenset() if summary_hedge
                           else _event_kinds(rule, found, f"{story.title}\n{story.summary}"))
     amounts = [f for f in facts if f.kind in novelty.fact_kinds]
-    label, *told = _AFTER_COLON.split(story.title, maxsplit=1)  # what follows a label, if any
-    if not events and novelty.amount_event and told and any(
-            f.text in told[0] or label.startswith(f.text) for f in amounts):
-        # "Sweden's biggest package yet: SEK 13.5bn", "$500 Million Drawdown: Pentagon Lists"
+    labelled = bool(_AFTER_COLON.search(story.title))
+    if not events and novelty.amount_event and any(
+            (labelled and f.text in story.title)
+            or re.search(rf"{_MORE_OF}\s+{re.escape(f.text)}", story.title, re.IGNORECASE)
+            for f in amounts):
+        # "Sweden's biggest package yet: SEK 13.5bn", "$500 Million Drawdown: Pentagon Lists",
+        # "Another $500 Million Drawdown for Kyiv"
         events = frozenset({novelty.amount_event})
     if not events:
         hedged = f" (the summary hedges: {summary_hedge!r})" if summary_hedge else ""
