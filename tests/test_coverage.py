@@ -109,6 +109,18 @@ def test_the_article_a_thread_started_from_is_always_listed() -> None:
     assert earlier[-1].quote  # with the sentence that connects them
 
 
+def test_the_thread_article_is_listed_by_its_headline_when_no_word_is_shared() -> None:
+    coverage = Coverage(load_articles(DEFAULT_COVERAGE))
+    alerted = story("Nordics pay $486M for American arms", "Oslo, Stockholm and Copenhagen pay.")
+    coverage.extend([item_from_story(alerted, (), "001_985f8a893f439cc1", {})])
+
+    earlier = coverage.follow(story("VIKING BOOST: Nordics pay $486M for American arms", "", 2))
+
+    assert [item.id for item in earlier] == [alerted.id, "001_985f8a893f439cc1"]
+    assert earlier[-1].score == 0.0
+    assert earlier[-1].quote == earlier[-1].title
+
+
 def test_a_coverage_directory_without_articles_is_a_config_error(tmp_path) -> None:
     with pytest.raises(ConfigError, match=str(tmp_path)):
         load_articles(tmp_path)

@@ -324,6 +324,8 @@ CASUALTY_CASES = [
      {"value": 3800.0, "qualifier": "nearly", "subject": "north_korean"}),
     ("NIS: North Korean killed and wounded in Russia war now about 6,500",
      {"value": 6500.0, "qualifier": "about", "subject": "north_korean"}),
+    ("N.Korean dead in Russia war now estimated about 2,000 -- spy agency",
+     {"value": 2000.0, "measure": "dead", "subject": "north_korean"}),
     # a hedged estimate of losses already taken is still a reported figure
     ("North Korea may have suffered over 3,000 casualties.",
      {"value": 3000.0, "subject": "north_korean", "qualifier": "more_than"}),

@@ -906,6 +906,26 @@ ALERTING = [
     ("Velke Kapusany reads zero: Russian transit via Ukraine ends at 08:00 Moscow time",
      "Gazprom said it had no possibility to ship gas via Ukraine.",
      "gas-deal"),
+    ("Transit over: Russian gas no longer flowing through Ukraine to Europe",
+     "Gazprom confirmed that deliveries through Ukraine ended at 08:00 Moscow time.",
+     "gas-deal"),
+    ("Moldova to lose Russian gas on New Year's Day, Gazprom notice says",
+     "Transnistria, which receives almost all the gas, will be hit hardest.",
+     "gas-deal"),
+    ("Budapest locks in Engie LNG for a decade from 2028 in MVM contract",
+     "It is Budapest's first long-term deal for non-Russian LNG.",
+     "gas-deal"),
+    # "falls silent" is no statistic; "did not give volumes" still tells a delivery
+    ("Sudzha falls silent: Russian pipeline gas stops crossing Ukraine at 08:00 Moscow time",
+     "Flows through the Sudzha entry point ended after five decades.",
+     "gas-deal"),
+    ("SPP says it now receives contracted gas at Hungarian border after Ukraine route shut",
+     "The gas is delivered through TurkStream. It did not give volumes.",
+     "gas-deal"),
+    # ordering a package is announcing it
+    ("Biden Orders Final $2.5 Billion Tranche of Weapons and Contracts for Ukraine",
+     "The package combines a drawdown with contracts.",
+     "aid-package"),
 ]
 
 
@@ -1066,6 +1086,29 @@ SILENT = [
      "The five-year deal to pipe Russian gas through Ukraine expires on December 31."),
     ("EU ministers back position on Russian gas ban, talks with Parliament next",
      "A final law still needs agreement with MEPs."),
+    ("GAS CUT COUNTDOWN: Russian transit deal dies at midnight",
+     "The five-year contract runs out tonight."),
+    ("Slovakia and Hungary brush off Trump call to stop buying Russian energy",
+     "No change in contracts was announced."),
+    ("Four years on: Europe's gas map without Russia",
+     "From the transit stop to the Greek corridor, how supply routes changed."),
+    ("Overnight strike knocks out part of Naftogaz output in Poltava region",
+     "Production was partly halted after the attack."),
+    ("Fico says Slovakia will 'not give up' on Russian gas after transit ends",
+     "He would seek every option to keep Russian volumes flowing."),
+    ("EU energy ministers back Russian gas phase-out, talks with Parliament next",
+     "Member states agreed their negotiating position."),
+    ("EU ministers formally adopt Russian gas import ban",
+     "The vote confirms December's deal with Parliament."),
+    ("Sullivan: White House Aims to Spend Remaining Ukraine Drawdown Authority Before Jan. 20",
+     "More packages will be announced."),
+    ("Starmer signs '100-year partnership' in Kyiv, defence details to follow",
+     "The agreement covers security, energy and science."),
+    ("Minerals Pact Signed in Washington; Joint Fund for Ukraine Rebuilding",
+     "Future US military aid could count as a contribution."),
+    # the halt is what is ordered
+    ("Trump Orders Halt to All U.S. Military Aid for Kyiv Days After Oval Office Blowup",
+     "Weapons in transit are included."),
 ]
 
 

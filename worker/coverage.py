@@ -316,9 +316,12 @@ class Coverage:
             ranked = [entry for entry in ranked if entry[1][0] >= floor]
             root = self._by_id.get(self.items[ranked[0][0]].thread_id)
             root_position = self.items.index(root) if root is not None else None
-            if root_position is not None and root_position in best and \
+            if root_position is not None and \
                     all(owner != root_position for owner, _ in ranked):
-                ranked.append((root_position, best[root_position]))
+                # a story that shares no word with its thread's article still names it,
+                # by its headline
+                ranked.append((root_position, best.get(
+                    root_position, (0.0, self._sentence_owner.index(root_position)))))
         return tuple(
             EarlierItem(
                 id=self.items[owner].id,

@@ -209,7 +209,8 @@ _TOTAL_QUALIFIED = re.compile(
     r"|(?P<dead>death\s+toll|toll|dead))"
     # "losses in Kursk now", "killed and wounded in Russia war now"
     r"(?:[ \t\u00a0]+(?:in|near)[ \t\u00a0]+[A-Z][\w-]*(?:[ \t\u00a0]+war)?)?"
-    r"(?:[ \t\u00a0]+(?:now|already|so\s+far))?[ \t\u00a0]+$",
+    r"(?:[ \t\u00a0]+(?:now|already|so\s+far))?(?:[ \t\u00a0]+estimated(?:[ \t\u00a0]+at)?)?"
+    r"[ \t\u00a0]+$",
     re.IGNORECASE,
 )
 _TOTAL_MORE_THAN = re.compile(

@@ -49,7 +49,7 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
           "could ", "weighs ", "threat to", "threaten", "dangles", "expected within",
           "expected in ", "expected by", "expected next", "within weeks",
           "meets ", "only if", "only with", "or face", "tomorrow", "days ahead",
-          "weeks ahead")
+          "weeks ahead", "countdown", "at midnight", "tonight", "aims to")
 
 #: Headline words that count one more of a kind ("Second US LNG cargo reaches Ukraine"; not
 #: "another $500m" or "another half billion", which outlets write of the latest package).
@@ -61,7 +61,8 @@ AMOUNT_START = re.compile(r"\s*(?:[$€£\d]|half\b)", re.IGNORECASE)
 REFUSALS = (
     # refusals and opposition
     "reject", "turns down", "turned down", "refuse", "declines", "declined", "no thanks",
-    "balks", "balked", "rebuff", "resist", "digs in", "dug in",
+    "balks", "balked", "rebuff", "resist", "digs in", "dug in", "brush off", "brushes off",
+    "brushed off", "shrug off", "shrugs off", "not give up",
     "says no to", "say no to", "said no to", "rules out", "ruled out",
     "oppose", "challenge", "vow to fight", "vows to fight", "court fight", "blocks", "blocked",
     "vetoes", "vetoed",
@@ -69,14 +70,15 @@ REFUSALS = (
     "delays", "delayed", "pushes back", "pushed back", "puts off", "put off", "postpones",
     "postponed", "slips", "slipped", "stalls", "stalled", "stuck", "held up", "on hold",
     # halts and cuts (to a gas rule a halt is an event, which wins: see ``_before``)
-    "pause", "freeze", "halts", "halted", "suspends", "suspended", "holds back",
+    "pause", "freeze", "halts", "halted", "halt to", "suspends", "suspended", "holds back",
     "scaled back", "scales back", "shrinks", "cut to")
 #: ... headlines that report an attack ("Russian missiles hit gas production sites"),
 ATTACKS = ("missiles hit", "missile hits", "drones hit", "drone hits", "strikes hit",
            "hit by", "strike on", "strikes on", "attack on", "attacks on", "attacked",
            "shelled", "bombed", "strike hits", "strike yet hits", "attack hits",
            "strike yet on", "attack yet on", "biggest strike", "biggest attack",
-           "largest strike", "largest attack", "massive strike", "massive attack")
+           "largest strike", "largest attack", "massive strike", "massive attack",
+           "knocks out", "overnight strike")
 #: ... headlines that react to an event ("EU condemns Gazprom's cut-off of gas to Moldova").
 REACTIONS = ("condemn", "slams", "slammed", "blames", "blamed", "criticis", "criticiz",
              "denounce", "welcomes", "welcomed", "hails", "hailed", "praises", "praised",
@@ -108,13 +110,16 @@ NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lack
                "no package", "no amount", "without an amount", "no dollar figure",
                "no dollar amount", "no list", "no number", "no timeline", "did not say how many",
                "didn't say how many", "will come later", "not military", "no contracts",
-               "nothing changes", "did not name", "no new sum", "did not give")
+               "nothing changes", "did not name", "no new sum", "did not give a total",
+               "no signed", "no change", "negotiating position", "details to follow",
+               "no new weapons")
 
 #: Headlines that report more of the same, not a change ("Italy keeps aid flowing",
-#: "Italy to keep sending arms", "... waiver to keep buying Russian gas"; not "... gas to
-#: keep heating on").
+#: "Italy to keep sending arms", "... waiver to keep buying Russian gas", "Council formally
+#: adopts the ban agreed in December"; not "... gas to keep heating on").
 CONTINUATION = re.compile(
-    r"\b(?:keeps|continues|still|remains|repeats)\b|^[\w' -]{0,25}?\bto (?:keep|continue)\b"
+    r"\b(?:keeps|continues|still|remains|repeats|formally)\b"
+    r"|^[\w' -]{0,25}?\bto (?:keep|continue)\b"
     r"|\bto (?:keep|continue) (?:buying|paying|receiving|sending|importing|getting|supplying)\b",
     re.IGNORECASE)
 
@@ -162,7 +167,8 @@ _COMPOUND_RE = re.compile(r"[a-z'-]+")  # "russian-paid" is one word
 #: Headlines that explain or analyse rather than report.
 EXPLAINERS = ("explainer", "explained", "key questions", "what next", "what we know",
               "what it means", "what this means", "what that means",
-              "analysis:", "opinion:", "comment:", "op-ed", "what to know", "how it works")
+              "analysis:", "opinion:", "comment:", "op-ed", "what to know", "how it works",
+              "years on:", "overview")
 EXPLAINER_STARTS = ("what ", "what's", "how ", "why ", "who ", "here's", "here is")
 #: ... and, after a label, a yes-no question ("Ursula's $750bn shopping list: can Europe
 #: really buy that much US gas?").
@@ -402,7 +408,7 @@ def _before(rule: Rule, text: str, position: int) -> bool:
 def _is_object(between: str) -> bool:
     """Whether the words ``between`` an event term and a phrase make the phrase its
     object: a few words, in one clause."""
-    return (bool(between.strip()) and not _CLAUSE_START.search(between)
+    return (bool(between) and not _CLAUSE_START.search(between)
             and len(_WORD_RE.findall(between.lower())) <= OBJECT_SPAN)
 
 
