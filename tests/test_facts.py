@@ -326,6 +326,14 @@ CASUALTY_CASES = [
      {"value": 6500.0, "qualifier": "about", "subject": "north_korean"}),
     ("N.Korean dead in Russia war now estimated about 2,000 -- spy agency",
      {"value": 2000.0, "measure": "dead", "subject": "north_korean"}),
+    ("4,700 KIM TROOPS KILLED OR MAIMED, says Seoul",
+     {"value": 4700.0, "measure": "killed_or_wounded"}),
+    ("Death toll of North Korean troops in Russia now around 2,000, says NIS",
+     {"value": 2000.0, "measure": "dead", "subject": "north_korean"}),
+    ("JCS: North Korea casualty in Russia estimate about 4,700",
+     {"value": 4700.0, "qualifier": "about", "subject": "north_korean"}),
+    ("North Korean soldier captured by Ukraine dies of his wounds, Seoul's spy agency says",
+     {"value": 1.0, "measure": "captured", "subject": "north_korean"}),
     # a hedged estimate of losses already taken is still a reported figure
     ("North Korea may have suffered over 3,000 casualties.",
      {"value": 3000.0, "subject": "north_korean", "qualifier": "more_than"}),
@@ -431,6 +439,8 @@ NOT_CASUALTIES = [
     "Captured North Korean soldier wants to go to South Korea",
     "The captured North Korean soldier said he was a sniper.",
     "The third North Korean soldier said he wanted to go home.",
+    # "several hundred" is no figure
+    "Pentagon: North Korean Troops Have Suffered 'Several Hundred' Casualties",
     # projections of losses to come are not reported figures
     "North Korean losses could reach 10,000 by spring, analysts warn",
     "Casualties could climb to as many as 10,000 by April, a think tank projected.",

@@ -926,6 +926,13 @@ ALERTING = [
     ("Biden Orders Final $2.5 Billion Tranche of Weapons and Contracts for Ukraine",
      "The package combines a drawdown with contracts.",
      "aid-package"),
+    # military aid, or a defence or drone package, is Ukraine's though the story never says
+    ("Belgium will give €1 billion military aid in 2025, minister announce",
+     "Francken says money for F-16 support, drones and demining.",
+     "aid-package"),
+    ("Netherlands announces €700 million drone and ammunition package on invasion anniversary",
+     "The money would buy interceptor drones and 155mm shells.",
+     "aid-package"),
 ]
 
 
@@ -1109,6 +1116,14 @@ SILENT = [
     # the halt is what is ordered
     ("Trump Orders Halt to All U.S. Military Aid for Kyiv Days After Oval Office Blowup",
      "Weapons in transit are included."),
+    ("Russian strike damages gas pipeline at Kyiv heating plant",
+     "Crews cut the gas supply to the site after a fire."),
+    ("Russian missiles strike Naftogaz gas production sites in Kharkiv and Poltava regions",
+     "Naftogaz says some output was halted."),
+    ("Commission puts forward draft law to end Russian gas imports by close of 2027",
+     "New contracts would be banned from 2026."),
+    ("Fico flies to Moscow for gas talks with Putin as transit deadline nears",
+     "The visit produced no announced agreement; Bratislava wants gas to keep flowing."),
 ]
 
 

@@ -130,7 +130,9 @@ _QUALIFIER_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _ODD_AFTER = re.compile(r"-odd\b", re.IGNORECASE)
-_NO_COUNT_BEFORE = re.compile(r"\b(?:no|any|every|each)[ \t\u00a0]+$", re.IGNORECASE)
+# "no one was killed", "several hundred casualties" (no figure)
+_NO_COUNT_BEFORE = re.compile(r"\b(?:no|any|every|each|several|few|many)[ \t\u00a0]+$",
+                              re.IGNORECASE)
 _MORE_AFTER = re.compile(r"(?:\+|[ \t\u00a0]*-?plus\b|[ \t\u00a0]+or[ \t\u00a0]+more\b)",
                          re.IGNORECASE)
 
@@ -152,7 +154,7 @@ _PERCENT_AFTER = re.compile(r"[ \t\u00a0]*(?:%|percent\b|per[ \t\u00a0]+cent\b)"
 
 _MEASURE = re.compile(
     r"""(?:
-      (?P<killed_or_wounded>(?:killed|dead)\s+(?:or|and|&)\s+(?:wounded|injured|hurt)
+      (?P<killed_or_wounded>(?:killed|dead)\s+(?:or|and|&)\s+(?:wounded|injured|hurt|maimed)
                            |(?:wounded|injured|hurt)\s+(?:or|and|&)\s+(?:killed|dead))
      |(?P<killed>killed|slain|wiped\s+out)
      |(?P<dead>dead|died|deaths|fatalities|fallen|lost\s+their\s+lives)
@@ -205,11 +207,13 @@ _COUNT_AFTER = re.compile(
 )
 # ... or with only a qualifier between: "North Korean casualties near 4,000".
 _TOTAL_QUALIFIED = re.compile(
-    r"\b(?:(?P<casualties>casualties|losses|(?:killed|dead)[ \t\u00a0]+and[ \t\u00a0]+wounded)"
-    r"|(?P<dead>death\s+toll|toll|dead))"
+    r"\b(?:(?P<casualties>casualt(?:y|ies)|losses"
+    r"|(?:killed|dead)[ \t\u00a0]+and[ \t\u00a0]+wounded)|(?P<dead>death\s+toll|toll|dead))"
+    # "death toll of North Korean troops in Russia now around 2,000"
+    r"(?:[ \t\u00a0]+of[ \t\u00a0]+(?:[\w.'’-]+[ \t\u00a0]+){0,3}?(?:troops|soldiers|forces))?"
     # "losses in Kursk now", "killed and wounded in Russia war now"
     r"(?:[ \t\u00a0]+(?:in|near)[ \t\u00a0]+[A-Z][\w-]*(?:[ \t\u00a0]+war)?)?"
-    r"(?:[ \t\u00a0]+(?:now|already|so\s+far))?(?:[ \t\u00a0]+estimated(?:[ \t\u00a0]+at)?)?"
+    r"(?:[ \t\u00a0]+(?:now|already|so\s+far))?(?:[ \t\u00a0]+estimated?(?:[ \t\u00a0]+at)?)?"
     r"[ \t\u00a0]+$",
     re.IGNORECASE,
 )
@@ -899,7 +903,8 @@ _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 # "a North Korean soldier was taken alive".
 _SINGLE_CAPTURE = re.compile(
     r"(?:\b(?P<verb>captur(?:e|es|ed|ing)|t(?:ake|ook|aken|akes|aking))\s+(?:an?\s+|one\s+)?"
-    r"|\b(?:an?|one)\s+|\b(?=(?:" + "|".join(_ORDINALS[1:]) + r")\s))"  # "third N. Korean..."
+    # "third N. Korean soldier captured"; a headline's "North Korean soldier captured by..."
+    r"|\b(?:an?|one)\s+|\b(?=(?:" + "|".join(_ORDINALS[1:]) + r")\s)|^)"
     r"(?:(?P<ordinal>" + "|".join(_ORDINALS) + r")\s+)?"
     r"(?:(?:badly\s+)?(?:wounded|injured)\s+)?" + _SUBJECT.pattern
     + r"\s+(?:soldier|serviceman|fighter)\b(?!s)(?P<prisoner>\s+(?:prisoner|captive)\b)?"

@@ -78,7 +78,8 @@ ATTACKS = ("missiles hit", "missile hits", "drones hit", "drone hits", "strikes 
            "shelled", "bombed", "strike hits", "strike yet hits", "attack hits",
            "strike yet on", "attack yet on", "biggest strike", "biggest attack",
            "largest strike", "largest attack", "massive strike", "massive attack",
-           "knocks out", "overnight strike")
+           "knocks out", "knock out", "overnight strike", "missiles strike", "missile strike",
+           "strike damages", "strikes damage")
 #: ... headlines that react to an event ("EU condemns Gazprom's cut-off of gas to Moldova").
 REACTIONS = ("condemn", "slams", "slammed", "blames", "blamed", "criticis", "criticiz",
              "denounce", "welcomes", "welcomed", "hails", "hailed", "praises", "praised",
@@ -86,7 +87,7 @@ REACTIONS = ("condemn", "slams", "slammed", "blames", "blamed", "criticis", "cri
 #: ... headlines that only propose or plan one ("Commission proposes law to ban Russian gas
 #: imports": nothing is agreed, halted or delivered yet),
 PROPOSALS = ("proposes", "proposed", "proposal", "roadmap", "tables ", "pitches", "floats",
-             "floated", "new plan", "plan for", "position on", "stance on")
+             "floated", "new plan", "plan for", "position on", "stance on", "draft")
 #: ... headlines that ask for one ("NATO chief urges allies to send more air defence").
 PLEAS = ("urges", "urged", "calls on", "calls for", "appeals for", "asks allies", "asks for",
          "pleads",
@@ -112,7 +113,7 @@ NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lack
                "didn't say how many", "will come later", "not military", "no contracts",
                "nothing changes", "did not name", "no new sum", "did not give a total",
                "no signed", "no change", "negotiating position", "details to follow",
-               "no new weapons")
+               "no new weapons", "no announced")
 
 #: Headlines that report more of the same, not a change ("Italy keeps aid flowing",
 #: "Italy to keep sending arms", "... waiver to keep buying Russian gas", "Council formally
