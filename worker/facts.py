@@ -315,6 +315,7 @@ _LOST_AS = re.compile(
     re.IGNORECASE,
 )
 _NOUN_PHRASE_WORDS = 5
+# Who holds or did it ("held by Ukraine") is no side of the count.
 _AGENT_BEFORE = re.compile(r"\bby[ \t\u00a0]+(?:the[ \t\u00a0]+)?$", re.IGNORECASE)
 # "2 wounded North Korean POWs": "wounded" describes prisoners, who are the count.
 _CAPTIVES_AFTER = re.compile(
@@ -451,8 +452,8 @@ def extract_facts(text: str) -> tuple[Fact, ...]:
                 previous = (fact.end, fact.fact.subject)
     if want_casualties:
         facts.extend(_single_captures(text, facts))
-        # The side its own line names ("'About 200 dead': Kim's troops mauled"), else the
-        # side the whole text names
+        # whose: the side its own line names ("'About 200 dead': Kim's troops mauled"),
+        # else the side the whole text names
         headline = text.split("\n", 1)[0]
         sides = (reader.only_side(len(headline)), reader.only_side())
         facts = [msgspec.structs.replace(

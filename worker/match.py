@@ -54,6 +54,7 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
 #: Headline words that count one more of a kind ("Second US LNG cargo reaches Ukraine"; not
 #: "another $500m" or "another half billion", which outlets write of the latest package).
 ANOTHER = re.compile(r"\b(?:second|third|fourth|fifth|another)\b", re.IGNORECASE)
+#: ... and the start of an amount after one.
 AMOUNT_START = re.compile(r"\s*(?:[$€£\d]|half\b)", re.IGNORECASE)
 
 #: Headline words that report a refusal, not a development ("Tiraspol rejects gas offer").
@@ -179,6 +180,7 @@ YES_NO_STARTS = ("can ", "will ", "is ", "are ", "does ", "do ", "should ", "cou
 #: position'"), not the story's forecast; a quoted phrase ("'in the coming days'") is the
 #: story's.
 _QUOTED = re.compile(r"[\"“][A-Z][^\"“”]*[\"”]|(?<!\w)['‘][A-Z][^'‘’]*['’](?!\w)")
+#: A quoted word is the story's own word ("Putin 'ready' to keep gas flowing").
 _QUOTED_WORD = re.compile(r"[\"“'‘]([\w-]+)[\"”'’](?!\w)")
 #: Words that tell an amount after them is more of it ("another $500m drawdown").
 _MORE_OF = r"\b(?:another|new|fresh)"
@@ -501,10 +503,12 @@ def _in_background(text: str, position: int) -> bool:
 def _foreground(text: str) -> str:
     """``text`` without its background clauses: "Germany funds $500m, after the first
     Dutch and Nordic packages" is about Germany."""
-    pieces = re.split(f"({_CLAUSE_START.pattern})", text)
-    return "".join(piece for piece in pieces if piece is None or not (
-        (words := _COMPOUND_RE.findall(piece.lower())) and words[0] in BACKGROUND)
-        ) if len(pieces) > 1 else text
+    pieces = re.split(f"({_CLAUSE_START.pattern})", text)  # clauses and what divides them
+    if len(pieces) == 1:
+        return text
+    return "".join(piece for piece in pieces
+                   if not (words := _COMPOUND_RE.findall(piece.lower()))
+                   or words[0] not in BACKGROUND)
 
 
 def _event_kinds(rule: Rule, found: frozenset[str], text: str) -> frozenset[str]:
@@ -611,7 +615,6 @@ def judge(
     continuation = CONTINUATION.search(story.title.replace("’", "'"))
     if continuation and not ROUTE_OR_END.search(story.title):
         return silent(f"the headline reports more of the same ({continuation.group()!r})")
-    # a quoted word is the story's own ("Putin 'ready' to keep gas flowing")
     said_title = _QUOTED_WORD.sub(r"\1", _QUOTED.sub("", story.title))
     title_hedge = _first_in(said_title, HEDGES)
     if title_hedge and _in_background(said_title, said_title.lower().find(title_hedge)):
