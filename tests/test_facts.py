@@ -334,6 +334,8 @@ CASUALTY_CASES = [
      {"value": 4700.0, "qualifier": "about", "subject": "north_korean"}),
     ("North Korean soldier captured by Ukraine dies of his wounds, Seoul's spy agency says",
      {"value": 1.0, "measure": "captured", "subject": "north_korean"}),
+    ("Two Wounded North Korean Soldiers Taken Prisoner in Kursk, Zelensky Says",
+     {"value": 2.0, "measure": "captured", "subject": "north_korean"}),
     # a hedged estimate of losses already taken is still a reported figure
     ("North Korea may have suffered over 3,000 casualties.",
      {"value": 3000.0, "subject": "north_korean", "qualifier": "more_than"}),
@@ -355,6 +357,11 @@ def test_one_headline_two_figures_share_the_subject() -> None:
         (300.0, "killed", "north_korean", "Seoul"),
         (2700.0, "wounded", "north_korean", "Seoul"),
     ]
+
+
+def test_wounded_are_prisoners_only_in_their_own_clause() -> None:
+    facts = facts_of("300 wounded in Kursk as Ukraine captured a village", CASUALTY)
+    assert [(f.value, f.measure) for f in facts] == [(300.0, "wounded")]
 
 
 def test_two_figures_after_a_dash_are_no_backwards_range() -> None:

@@ -933,6 +933,25 @@ ALERTING = [
     ("Netherlands announces €700 million drone and ammunition package on invasion anniversary",
      "The money would buy interceptor drones and 155mm shells.",
      "aid-package"),
+    ("Oslo commits NOK 7bn to NASAMS missiles and radars for Kyiv",
+     "Oslo will fund NASAMS missiles and radars.",
+     "aid-package"),
+    ("Nordic governments put up $500m for American arms package to Ukraine through NATO",
+     "The package will be bought from American stocks.",
+     "aid-package"),
+    # a package whose contents are kept secret is still a package
+    ("Helsinki approves 29th defence materiel package for Ukraine",
+     "Finland will send equipment worth about €90 million, without naming the contents.",
+     "aid-package"),
+    ("Austin Closes Out Ramstein Tenure With $500 Million Ukraine Package",
+     "The drawdown includes air defense missiles.",
+     "aid-package"),
+    ("Vucic: Belgrade keeps Russian gas terms six more months, to 30 September",
+     "Serbia will keep receiving Russian gas via TurkStream.",
+     "gas-deal"),
+    ("EU ban on new Russian gas contracts comes into force",
+     "From today, EU importers may not sign new contracts for Russian pipeline gas or LNG.",
+     "gas-deal"),
 ]
 
 
@@ -1124,6 +1143,22 @@ SILENT = [
      "New contracts would be banned from 2026."),
     ("Fico flies to Moscow for gas talks with Putin as transit deadline nears",
      "The visit produced no announced agreement; Bratislava wants gas to keep flowing."),
+    ("Europeans to Pay, U.S. to Ship: Trump Touts 'Billions' in Arms for Kyiv Without Details",
+     "Patriot systems will be sent, the president said."),
+    ("Trump Says NATO Allies Will Buy 'Billions' in U.S. Weapons for Ukraine",
+     "European countries would pay for Patriot systems. No specific package was announced."),
+    ("Weapons and Intel Flow Again to Kyiv After Saudi Talks End Freeze",
+     "Washington said deliveries would resume immediately."),
+    ("Senate Passes Defense Bill Authorizing $300 Million for Ukraine Assistance Initiative",
+     "The NDAA authorizes but does not appropriate the money."),
+    ("Biden Aides Rush to Use Leftover Ukraine Drawdown Money Before Handover",
+     "More packages are expected, though none has been signed yet."),
+    ('White House: Another Ukraine Package Coming "In the Coming Days"',
+     "Biden would approve more weapons for Ukraine before leaving office."),
+    ("EU LNG imports: US share reaches record 57 percent in first eight months",
+     "US cargoes are replacing Russian pipeline volumes."),
+    ("Slovakia asks Brussels for help keeping gas flowing after 1 January",
+     "The Commission said it would look into options."),
 ]
 
 

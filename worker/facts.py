@@ -317,10 +317,13 @@ _LOST_AS = re.compile(
 _NOUN_PHRASE_WORDS = 5
 # Who holds or did it ("held by Ukraine") is no side of the count.
 _AGENT_BEFORE = re.compile(r"\bby[ \t\u00a0]+(?:the[ \t\u00a0]+)?$", re.IGNORECASE)
-# "2 wounded North Korean POWs": "wounded" describes prisoners, who are the count.
+# "2 wounded North Korean POWs", "Two Wounded North Korean Soldiers Taken Prisoner":
+# "wounded" describes prisoners, who are the count.
 _CAPTIVES_AFTER = re.compile(
-    r"(?:[ \t\u00a0]+[\w.'’-]+){0,3}?[ \t\u00a0]+"
-    r"(?:POWs|prisoners(?:[ \t\u00a0]+of[ \t\u00a0]+war)?|captives)\b", re.IGNORECASE)
+    r"(?:[ \t\u00a0]+(?!(?:as|while|after|when|and|but|since|because)\b)[\w.'’-]+){0,4}?"
+    r"[ \t\u00a0]+(?:POWs|prisoners(?:[ \t\u00a0]+of[ \t\u00a0]+war)?|captives|captured"
+    r"|taken[ \t\u00a0]+(?:prisoner|alive|captive)|in[ \t\u00a0]+(?:\w+[ \t\u00a0]+)?custody)\b",
+    re.IGNORECASE)
 _QUOTE_MARKS = frozenset("\"“”‘’'")
 
 # -- who says so, and when ----------------------------------------------------------

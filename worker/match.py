@@ -49,7 +49,8 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
           "could ", "weighs ", "threat to", "threaten", "dangles", "expected within",
           "expected in ", "expected by", "expected next", "within weeks",
           "meets ", "only if", "only with", "or face", "tomorrow", "days ahead",
-          "weeks ahead", "countdown", "at midnight", "tonight", "aims to")
+          "weeks ahead", "countdown", "at midnight", "tonight", "aims to",
+          "package coming", "aid coming")
 
 #: Headline words that count one more of a kind ("Second US LNG cargo reaches Ukraine"; not
 #: "another $500m" or "another half billion", which outlets write of the latest package).
@@ -90,7 +91,7 @@ REACTIONS = ("condemn", "slams", "slammed", "blames", "blamed", "criticis", "cri
 PROPOSALS = ("proposes", "proposed", "proposal", "roadmap", "tables ", "pitches", "floats",
              "floated", "new plan", "plan for", "position on", "stance on", "draft")
 #: ... headlines that ask for one ("NATO chief urges allies to send more air defence").
-PLEAS = ("urges", "urged", "calls on", "calls for", "appeals for", "asks allies", "asks for",
+PLEAS = ("urges", "urged", "calls on", "calls for", "appeals for", "asks ", "asked ",
          "pleads",
          "demands", "demanded", "tells allies", "tells nato", "tells eu",
          "tells the eu", "tells europe")
@@ -114,7 +115,8 @@ NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lack
                "didn't say how many", "will come later", "not military", "no contracts",
                "nothing changes", "did not name", "no new sum", "did not give a total",
                "no signed", "no change", "negotiating position", "details to follow",
-               "no new weapons", "no announced")
+               "no new weapons", "no announced", "without details", "without naming amount",
+               "without giving an amount", "no specific package", "none has been")
 
 #: Headlines that report more of the same, not a change ("Italy keeps aid flowing",
 #: "Italy to keep sending arms", "... waiver to keep buying Russian gas", "Council formally
@@ -127,7 +129,7 @@ CONTINUATION = re.compile(
 
 #: ... unless they name a route or a new end, which is new ("Slovakia's SPP keeps gas flowing
 #: via Hungary", "Srbijagas keeps Russian gas on old terms until end-September").
-ROUTE_OR_END = re.compile(r"\b(?:via|until)\b", re.IGNORECASE)
+ROUTE_OR_END = re.compile(r"\b(?:via|until|more months)\b", re.IGNORECASE)
 
 #: Words that make the event after them background ("since Moscow cut off gas") or
 #: deny it ("no chance of a new agreement").
@@ -182,8 +184,9 @@ YES_NO_STARTS = ("can ", "will ", "is ", "are ", "does ", "do ", "should ", "cou
 _QUOTED = re.compile(r"[\"“][A-Z][^\"“”]*[\"”]|(?<!\w)['‘][A-Z][^'‘’]*['’](?!\w)")
 #: A quoted word is the story's own word ("Putin 'ready' to keep gas flowing").
 _QUOTED_WORD = re.compile(r"[\"“'‘]([\w-]+)[\"”'’](?!\w)")
-#: Words that tell an amount after them is more of it ("another $500m drawdown").
-_MORE_OF = r"\b(?:another|new|fresh)"
+#: Words that tell an amount after them is news ("another $500m drawdown", "Austin Closes
+#: Out Ramstein Tenure With $500 Million Ukraine Package").
+_MORE_OF = r"\b(?:another|new|fresh|with)"
 #: Where a headline's label ends and what it tells begins ("Austin's farewell: $500m more").
 _AFTER_COLON = re.compile(r"[:—–]\s")
 _STATEMENT_BEFORE_QUESTION = re.compile(r"(.+?(?:[.:;]|\s[–—-]))\s+\S[^.:;–—]*\?\W*$")
@@ -646,7 +649,7 @@ def judge(
             or re.search(rf"{_MORE_OF}\s+{re.escape(f.text)}", story.title, re.IGNORECASE)
             for f in amounts):
         # "Sweden's biggest package yet: SEK 13.5bn", "$500 Million Drawdown: Pentagon Lists",
-        # "Another $500 Million Drawdown for Kyiv"
+        # "Another $500 Million Drawdown for Kyiv", "... Tenure With $500 Million Package"
         events = frozenset({novelty.amount_event})
     if not events:
         hedged = f" (the summary hedges: {summary_hedge!r})" if summary_hedge else ""
