@@ -188,38 +188,38 @@ def test_names_are_proper_names_by_their_first_letters() -> None:
         "netherlands", "ukraine"}
 
 
-def test_another_half_billion_the_same_day_is_the_same_package(monitor: Monitor) -> None:
-    assert fired(
-        monitor,
+#: A development, then a later report of it or of another: the rules each should fire on.
+SECOND_REPORTS = [
+    pytest.param(
         story("Pentagon announces $500 million weapons package for Ukraine",
               "The drawdown includes HIMARS rounds and drones."),
         story("Another half billion: Washington sends $500m more in weapons to Kyiv",
               "Rockets, drones and Humvees are in the batch.", hours=6, n=1),
-    ) == [["aid-package"], []]
-
-
-def test_names_in_a_background_clause_are_not_whom_the_story_is_about(
-        monitor: Monitor) -> None:
-    assert fired(
-        monitor,
+        [["aid-package"], []],
+        id="another half billion the same day is the same package"),
+    pytest.param(
         story("Netherlands to fund $500 million package of US weapons for Ukraine",
               "The Dutch will pay for Patriot parts under NATO's PURL scheme."),
         story("Germany Funds $500 Million PURL Package for Ukraine",
               "Berlin will pay for US equipment, the German Defense Ministry said, after the "
               "first Dutch contributions.", hours=24 * 8, n=1),
-    ) == [["aid-package"], ["aid-package"]]
-
-
-def test_a_same_day_report_naming_no_parties_follows_up_the_development(
-        monitor: Monitor) -> None:
-    assert fired(
-        monitor,
+        [["aid-package"], ["aid-package"]],
+        id="names in a background clause are not whom the story is about"),
+    pytest.param(
         story("Flows at Sudzha hit zero: Russian gas transit via Ukraine ends after 50 years",
               "Gazprom and Ukraine's GTSOU confirmed flows stopped at 07:00."),
         story("Russian gas flows to Europe via Ukraine halted - energy ministry",
               "Ukraine's energy ministry confirmed that transit ended this morning.",
               hours=3, n=1),
-    ) == [["gas-deal"], []]
+        [["gas-deal"], []],
+        id="a same-day report naming no parties follows up the development"),
+]
+
+
+@pytest.mark.parametrize(("first", "second", "expected"), SECOND_REPORTS)
+def test_a_second_report_follows_up_the_first_or_not(
+        monitor: Monitor, first: Story, second: Story, expected: list[list[str]]) -> None:
+    assert fired(monitor, first, second) == expected
 
 
 def test_a_development_of_other_parties_is_not_a_follow_up(monitor: Monitor) -> None:

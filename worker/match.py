@@ -528,12 +528,14 @@ def _is_explainer(title: str, tells_event: Callable[[str], bool]) -> bool:
     lowered = title.lower().replace("’", "'")
     if any(m in lowered for m in EXPLAINERS) or lowered.startswith(EXPLAINER_STARTS):
         return True
+    is_question = title.rstrip(" ’'\"”").endswith("?")
     label, *told = title.split(": ", 1)
-    asks = bool(told) and (told[0].lower().startswith(EXPLAINER_STARTS) or (
-        told[0].lower().startswith(YES_NO_STARTS) and title.rstrip(" ’'\"”").endswith("?")))
+    after_label = told[0].lower() if told else ""
+    asks = after_label.startswith(EXPLAINER_STARTS) or (
+        is_question and after_label.startswith(YES_NO_STARTS))
     if asks and not tells_event(label):
         return True
-    return title.rstrip(" ’'\"”").endswith("?") and not _STATEMENT_BEFORE_QUESTION.match(title)
+    return is_question and not _STATEMENT_BEFORE_QUESTION.match(title)
 
 
 def _first_in(text: str, phrases: Iterable[str]) -> str | None:
