@@ -339,6 +339,25 @@ CASUALTY_CASES = [
     # a hedged estimate of losses already taken is still a reported figure
     ("North Korea may have suffered over 3,000 casualties.",
      {"value": 3000.0, "subject": "north_korean", "qualifier": "more_than"}),
+    # prisoners counted with their side are captured
+    ("Zelenskyy Posts Video of Two North Korean Prisoners Held by SBU",
+     {"value": 2.0, "measure": "captured", "subject": "north_korean"}),
+    ("CAUGHT! Ukraine grabs TWO of Kim's soldiers alive",
+     {"value": 2.0, "measure": "captured", "subject": "north_korean"}),
+    # a total approaching a figure, an estimate raised to one; "in Russia" is a place
+    ("North Korean war dead in Russia approach 2,000, NIS briefing shows",
+     {"value": 2000.0, "measure": "dead", "qualifier": "nearly", "subject": "north_korean"}),
+    ("Seoul Joint Chiefs raise N. Korean casualty estimate to about 4,700",
+     {"value": 4700.0, "qualifier": "about", "subject": "north_korean"}),
+    # North Korea's own count of its dead is of its side; whom its troops killed is not
+    ("North Korea says nine soldiers died clearing mines in Kursk",
+     {"value": 9.0, "measure": "dead", "subject": "north_korean"}),
+    ("KCNA said nine sappers were killed.",
+     {"value": 9.0, "measure": "killed", "subject": "north_korean"}),
+    ("North Korea says its troops killed 500 Ukrainian soldiers",
+     {"value": 500.0, "subject": "ukrainian"}),
+    ("From Russia's million casualties to the 2,000 North Koreans Seoul says were killed",
+     {"value": 1e6, "subject": None}),
 ]
 
 
@@ -538,6 +557,7 @@ MONEY_CASES = [
     ("Reform U.K. is Said to Land Over $1 Million", 1e6, "USD", "more_than"),
     ("Chip giant Nvidia shed nearly $600bn in market value", 600e9, "USD", "nearly"),
     ("A grant of US$5 million", 5e6, "USD", None),
+    ("US unveil $2.5 bln weapons package for Ukraine", 2.5e9, "USD", None),
     ("A grant of 20 million US dollars", 20e6, "USD", None),
 ]
 

@@ -665,6 +665,29 @@ def test_the_same_days_report_repeating_a_package_amount_follows_it_up(
     assert results == [["aid-package"], []]
 
 
+def test_an_extra_amount_on_top_of_a_package_is_a_new_package(monitor: Monitor) -> None:
+    results = fired(
+        monitor,
+        story("UK announces GBP 500m air defence package for Ukraine at Ramstein",
+              "Healey said the package funds radars and missiles."),
+        story("UK tops up Ukraine package with extra GBP 150m for drones, Healey says",
+              "The extra money comes on top of Thursday's GBP 500m.", 20, 1),
+    )
+    assert results == [["aid-package"], ["aid-package"]]
+
+
+def test_a_shouted_event_word_is_no_name(monitor: Monitor) -> None:
+    # "BANS" is the halt, not a party the agreement did not name
+    results = fired(
+        monitor,
+        story("EU institutions strike deal ending Russian gas imports by autumn 2027",
+              "The agreement bans new contracts for Russian pipeline gas and LNG."),
+        story("Brussels BANS Putin's gas - but not till 2027",
+              "Hungary and Slovakia furious at deal.", 12, 1),
+    )
+    assert results == [["gas-deal"], []]
+
+
 def test_packages_of_two_countries_on_the_same_day_are_two(monitor: Monitor) -> None:
     results = fired(
         monitor,
@@ -952,6 +975,16 @@ ALERTING = [
     ("EU ban on new Russian gas contracts comes into force",
      "From today, EU importers may not sign new contracts for Russian pipeline gas or LNG.",
      "gas-deal"),
+    # a deal sealed, an amount put in, air defences in the plural
+    ("Starmer seals £1.6bn deal for 5,000 air defence missiles for Ukraine",
+     "The missiles will be built by Thales in Belfast.",
+     "aid-package"),
+    ("Dutch put €500m into NATO list to buy American arms for Kyiv",
+     "The money will buy air defence components through NATO's list.",
+     "aid-package"),
+    ("STARMER'S £1.6BN BELFAST MISSILE BONANZA for Zelensky's air defences",
+     "Starmer announces the deal, paid with UK export finance.",
+     "aid-package"),
 ]
 
 
@@ -1159,6 +1192,21 @@ SILENT = [
      "US cargoes are replacing Russian pipeline volumes."),
     ("Slovakia asks Brussels for help keeping gas flowing after 1 January",
      "The Commission said it would look into options."),
+    # a preview, budget money, a pledge with no money, a treaty whose details come later
+    ("Preview: Austin Set to Bring One Last Ukraine Package to Ramstein",
+     "Officials said the defense secretary would unveil new aid at Thursday's meeting."),
+    ("$3.4B Budget Transfer to Kyiv Goes to Salaries, Pensions - Not Weapons",
+     "The non-military money will pay pensions and salaries."),
+    ("EU leaders promise Ukraine support 'for as long as it takes' at Brussels summit",
+     "Summit conclusions call for more air defence deliveries but contain no new money."),
+    ("Starmer and Zelenskyy put pen to century-long partnership treaty in Kyiv",
+     "The treaty covers defence and energy. Details of military support are to be set out "
+     "later."),
+    # gas in storage is a stock, not a delivery
+    ("Naftogaz says Ukraine has enough gas in storage for winter",
+     "Underground storage held enough gas to get through the heating season, even after "
+     "Russian strikes on production. The company repeated that it would not extend transit "
+     "with Gazprom."),
 ]
 
 

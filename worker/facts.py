@@ -95,7 +95,7 @@ _WORD_NUMBER = (
 _DIGITS = r"(?>\d{1,3}(?:,\d{3})+(?!\d|,\d)|\d+)(?:\.\d+)?"
 _SCALE = (
     r"(?:[ \t\u00a0]*(?:thousand|million|billion|trillion|dozen)\b"
-    r"|(?:k|mn|mln|m|bn|bln|b|tn)(?![a-z0-9]))"
+    r"|[ \t\u00a0]?(?:mn|mln|bn|bln)(?![a-z0-9])|(?:k|m|b|tn)(?![a-z0-9]))"
 )
 _CURRENCY_SIGN = (r"(?:US\$|C\$|A\$|\$|€|£"
                   r"|(?:USD|EUR|GBP|SEK|NOK|DKK|CAD|AUD|CHF|PLN)[ \t\u00a0]?)")
@@ -161,6 +161,7 @@ _MEASURE = re.compile(
      |(?P<wounded>wounded|injured|hurt|injuries)
      |(?P<casualties>casualties|losses)
      |(?P<captured>captured|nabbed|caught|grabbed|taken\s+(?:as\s+)?prisoners?|taken\s+(?:captive|alive)
+                  |prisoners|pows|captives
                   |held\s+(?:captive|prisoner|by\s+(?:ukraine|kyiv)|in\s+ukraine))
      |(?P<missing>missing|unaccounted\s+for)
     )\b""",
@@ -171,7 +172,8 @@ _VERB_BEFORE = re.compile(
     r"\b(?:(?P<killed>kill(?:ed|s|ing)?|claim(?:ed|s|ing)?\s+the\s+lives\s+of"
     r"|eliminat(?:ed|es|ing|e)|neutrali[sz](?:ed|es|ing|e))"
     r"|(?P<wounded>wound(?:ed|s|ing)|injur(?:ed|es|ing|e))"
-    r"|(?P<captured>captur(?:ed|es|ing|e)|catch(?:es|ing)?|caught|nab(?:s|bed|bing)?)"
+    r"|(?P<captured>captur(?:ed|es|ing|e)|catch(?:es|ing)?|caught|nab(?:s|bed|bing)?"
+    r"|grab(?:s|bed|bing)?)"
     # "taken one North Korean soldier prisoner", "holds three North Korean prisoners"
     r"|(?P<taken>t(?:ook|aken|akes|aking)|hold(?:s|ing)?|held)"
     r"|(?P<dead>bodies[ \t\u00a0]+of)"  # "counted the bodies of more than 40 soldiers"
@@ -185,7 +187,8 @@ _TOTAL_BEFORE = re.compile(
     (?P<between>(?:(?!wounded|injured|killed|captured|deploy|sent\b|dispatch)[^\d.;:!?\n]){0,60}?)
     \b(?P<verb>surpass(?:es|ed)?|exceed(?:s|ed)?|tops?|topped|pass(?:es|ed)?|reach(?:es|ed)?
        |hits?|(?:rises?|rose|risen|climb(?:s|ed)?|jump(?:s|ed)?|grow(?:s|n)?|grew)\s+to
-       |stands?\s+at|stood\s+at|totall?(?:s|ed)?|numbers?|numbered|of|at|to|is|are|was|were)
+       |stands?\s+at|stood\s+at|totall?(?:s|ed)?|numbers?|numbered|of|at|to|is|are|was|were
+       |approach(?:es|ed|ing)?|nears?|neared|nearing)
     [ \t\u00a0]+
     ['"‘“]?[ \t\u00a0]*$""",
     re.IGNORECASE | re.VERBOSE,
@@ -213,13 +216,15 @@ _TOTAL_QUALIFIED = re.compile(
     r"(?:[ \t\u00a0]+of[ \t\u00a0]+(?:[\w.'’-]+[ \t\u00a0]+){0,3}?(?:troops|soldiers|forces))?"
     # "losses in Kursk now", "killed and wounded in Russia war now"
     r"(?:[ \t\u00a0]+(?:in|near)[ \t\u00a0]+[A-Z][\w-]*(?:[ \t\u00a0]+war)?)?"
-    r"(?:[ \t\u00a0]+(?:now|already|so\s+far))?(?:[ \t\u00a0]+estimated?(?:[ \t\u00a0]+at)?)?"
+    r"(?:[ \t\u00a0]+(?:now|already|so\s+far))?"
+    r"(?:[ \t\u00a0]+estimated?(?:[ \t\u00a0]+(?:at|to))?)?"  # "casualty estimate to about 4,700"
     r"[ \t\u00a0]+$",
     re.IGNORECASE,
 )
 _TOTAL_MORE_THAN = re.compile(
     r"(?:surpass(?:es|ed)?|exceed(?:s|ed)?|tops?|topped|pass(?:es|ed)?)\b", re.IGNORECASE
 )
+_TOTAL_NEARLY = re.compile(r"approach(?:es|ed|ing)?|nears?|neared|nearing", re.IGNORECASE)
 _SUFFERED_BEFORE = re.compile(
     r"\b(?:suffer(?:ed|s|ing)?|sustain(?:ed|s|ing)?|incurr?(?:ed|s|ing)?|los(?:t|es|ing|e))"
     r"[ \t\u00a0]+$",
@@ -239,7 +244,7 @@ _SUBJECT_BEFORE = re.compile(
     _SUBJECT.pattern
     + r"(?:[ \t\u00a0]+(?:may|might|could|would|has|have|had|is|are|was|were|reportedly|already"
     r"|also|now|likely|probably|been|be|troops?|soldiers|forces|army|military|units?"
-    r"|battalions?|brigades?|contingents?|fighters|personnel|servicemen))*[ \t\u00a0]*$",
+    r"|battalions?|brigades?|contingents?|fighters|personnel|servicemen|war))*[ \t\u00a0]*$",
     re.IGNORECASE,
 )
 _OF_SUBJECT = re.compile(r"[ \t\u00a0]+" + _SUBJECT.pattern, re.IGNORECASE)
@@ -273,6 +278,9 @@ _ATTACK_ON = re.compile(
     + _SUBJECT.pattern,
     re.IGNORECASE,
 )
+_NORTH_KOREAN_SOURCE = re.compile(
+    r"(?:North\s+Korea(?:['’]s)?|N\.\s?Korea|DPRK|Pyongyang|KCNA|KCTV|Rodong|Kim\s+Jong[\s-]+Un)\b"
+    r"(?!\s+(?:soldiers|troops))", re.IGNORECASE)
 _KIM = re.compile(r"\bKim\s+Jong[\s-]+Un\b")  # North Korea's leader speaks for its side
 _SAME_LIST = re.compile(
     r"[ \t\u00a0]*[,;]?[ \t\u00a0]*"
@@ -305,6 +313,7 @@ _PEOPLE_NOUNS = _word_set(
     "troopers paratroopers civilians members"
 )
 _CAPTIVE_NOUNS = _word_set("prisoner prisoners captive captives")
+_CAPTIVE_MEASURES = _word_set("prisoners pows captives")
 _IMAGE_NOUNS = _word_set("portraits photographs photos pictures images")
 # "Troops lose 40 on the first day": a count of the troops (not "lose 3 of 5 positions").
 _NEXT_WORD = re.compile(r"[ \t\u00a0]+([A-Za-z]+)")
@@ -611,11 +620,8 @@ class _Reader:
     def casualty(
         self, quantity: _Quantity, previous: tuple[int, str | None] | None
     ) -> _Casualty | None:
-        reading = (
-            self._verb_first(quantity)
-            or self._count_first(quantity)
-            or self._total_first(quantity)
-        )
+        verb_first = self._verb_first(quantity)
+        reading = verb_first or self._count_first(quantity) or self._total_first(quantity)
         if reading is None:
             return None
         start, end, measure, subject, verb_qualifier, owned_before = reading
@@ -630,6 +636,10 @@ class _Reader:
             subject = self._owner_in_clause(sentence_start, start)
         elif subject is None and measure in ("killed", "wounded"):
             subject = self._attacked(sentence_start, start)
+        attribution = self._attribution(sentence_start, sentence_end, start, end)
+        if subject is None and verb_first is None and _speaks_for_north_korea(attribution):
+            # "North Korea says nine soldiers died": its own (not whom its troops killed)
+            subject = "north_korean"
         fact = Fact(
             kind=FactKind.CASUALTY,
             value=quantity.value,
@@ -639,7 +649,7 @@ class _Reader:
             subject=subject,
             measure=measure,
             qualifier=quantity.qualifier or verb_qualifier,
-            attribution=self._attribution(sentence_start, sentence_end, start, end),
+            attribution=attribution,
             period=self._period(sentence_start, sentence_end, start, end),
         )
         return _Casualty(fact, end)
@@ -697,7 +707,10 @@ class _Reader:
             if token is None or token.group(1) is None:
                 return None
             measure = _MEASURE.match(text, token.start(1))
-            if measure is not None and measure.lastgroup is not None:
+            if measure is not None and measure.lastgroup is not None and not (
+                    # "swap 300 prisoners" are any side's; "two North Korean prisoners" count
+                    measure.group().lower() in _CAPTIVE_MEASURES
+                    and _subject_in(text[quantity.end : token.start(1)]) is None):
                 break
             word = token.group(1).lower()
             if word == "of" and last_word in _IMAGE_NOUNS:
@@ -808,8 +821,11 @@ class _Reader:
             or _subject_in(" ".join(self._phrase_after(quantity.end)[0]))
         )
         measure = "casualties" if found.group("casualties") else "dead"
-        qualifier = ("more_than" if total and _TOTAL_MORE_THAN.fullmatch(total.group("verb"))
-                     else None)
+        qualifier = None
+        if total and _TOTAL_MORE_THAN.fullmatch(total.group("verb")):
+            qualifier = "more_than"
+        elif total and _TOTAL_NEARLY.fullmatch(total.group("verb")):
+            qualifier = "nearly"  # "war dead approach 2,000"
         return _Reading(start, quantity.end, measure, subject, qualifier)
 
     def _phrase_after(self, position: int) -> tuple[list[str], int]:
@@ -919,6 +935,11 @@ _SINGLE_CAPTURE = re.compile(
 _SUBJECT_NAMES = ("north_korean", "russian", "ukrainian", "civilians")
 _WORD_BEFORE = re.compile(r"([A-Za-z']+)[ \t\u00a0]+$")
 _DETERMINERS = _word_set("the a an this that one two both of his their its")
+
+
+def _speaks_for_north_korea(source: str | None) -> bool:
+    """Whether ``source`` is North Korea's state or its media ("KCNA", "Pyongyang")."""
+    return source is not None and bool(_NORTH_KOREAN_SOURCE.match(source))
 
 
 def _single_captures(text: str, facts: Sequence[Fact]) -> list[Fact]:

@@ -50,7 +50,7 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
           "expected in ", "expected by", "expected next", "within weeks",
           "meets ", "only if", "only with", "or face", "tomorrow", "days ahead",
           "weeks ahead", "countdown", "at midnight", "tonight", "aims to",
-          "package coming", "aid coming")
+          "package coming", "aid coming", " set to ")
 
 #: Headline words that count one more of a kind ("Second US LNG cargo reaches Ukraine"; not
 #: "another $500m" or "another half billion", which outlets write of the latest package).
@@ -116,7 +116,8 @@ NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lack
                "nothing changes", "did not name", "no new sum", "did not give a total",
                "no signed", "no change", "negotiating position", "details to follow",
                "no new weapons", "no announced", "without details", "without naming amount",
-               "without giving an amount", "no specific package", "none has been")
+               "without giving an amount", "no specific package", "none has been",
+               "no new money", "set out later", "non-military", "not weapons")
 
 #: Headlines that report more of the same, not a change ("Italy keeps aid flowing",
 #: "Italy to keep sending arms", "... waiver to keep buying Russian gas", "Council formally
@@ -172,7 +173,7 @@ _COMPOUND_RE = re.compile(r"[a-z'-]+")  # "russian-paid" is one word
 EXPLAINERS = ("explainer", "explained", "key questions", "what next", "what we know",
               "what it means", "what this means", "what that means",
               "analysis:", "opinion:", "comment:", "op-ed", "what to know", "how it works",
-              "years on:", "overview")
+              "years on:", "overview", "preview:")
 EXPLAINER_STARTS = ("what ", "what's", "how ", "why ", "who ", "here's", "here is")
 #: ... and, after a label, a yes-no question ("Ursula's $750bn shopping list: can Europe
 #: really buy that much US gas?").
@@ -186,7 +187,9 @@ _QUOTED = re.compile(r"[\"“][A-Z][^\"“”]*[\"”]|(?<!\w)['‘][A-Z][^'‘�
 _QUOTED_WORD = re.compile(r"[\"“'‘]([\w-]+)[\"”'’](?!\w)")
 #: Words that tell an amount after them is news ("another $500m drawdown", "Austin Closes
 #: Out Ramstein Tenure With $500 Million Ukraine Package").
-_MORE_OF = r"\b(?:another|new|fresh|with)"
+_MORE_OF = r"\b(?:another|new|fresh|with|puts?)"
+#: ... and words that tell it is more than a known amount ("with extra £150m").
+_EXTRA = r"\b(?:another|new|fresh|extra|additional|further|more)"
 #: Where a headline's label ends and what it tells begins ("Austin's farewell: $500m more").
 _AFTER_COLON = re.compile(r"[:—–]\s")
 _STATEMENT_BEFORE_QUESTION = re.compile(r"(.+?(?:[.:;]|\s[–—-]))\s+\S[^.:;–—]*\?\W*$")
@@ -570,6 +573,7 @@ def judge(
         return Verdict(rule_id=rule.id, fired=False, reason=reason)
 
     novelty = rule.novelty
+    text = f"{story.title}\n{story.summary}"
 
     def fire(changes: Sequence[Change], reason: str,
              events: frozenset[str] = frozenset()) -> Verdict:
@@ -635,7 +639,7 @@ def judge(
             if not (_before(rule, story.title, at) or _in_background(story.title, at)):
                 return silent(f"the headline reports {instead} ({phrase!r})")
     no_result = (_first_in(story.title, NO_RESULT)
-                 or _first_in(f"{story.title}\n{story.summary}", NOTHING_YET))
+                 or _first_in(text, NOTHING_YET))
     if no_result:
         return silent(f"the story reports no result ({no_result!r})")
     denied = None if in_title else next((term for term in rule.novelty.event_terms() if any(
@@ -643,7 +647,7 @@ def judge(
     if denied:
         return silent(f"the headline denies the event ({denied!r})")
     events = in_title or (frozenset() if summary_hedge
-                          else _event_kinds(rule, found, f"{story.title}\n{story.summary}"))
+                          else _event_kinds(rule, found, text))
     amounts = [f for f in facts if f.kind in novelty.fact_kinds]
     labelled = bool(_AFTER_COLON.search(story.title))
     if not events and novelty.amount_event and any(
@@ -662,7 +666,10 @@ def judge(
     # 100 million m³ is not the 100 million m³ DTEK received); after the window only if
     # told of the same parties (Belgium's €1 billion is not Spain's, and January's $500
     # million package is not December's).
-    story_names = names(_foreground(f"{story.title}\n{story.summary}"))
+    # "Brussels BANS Putin's gas": the rule's own event word is no name, whatever its case
+    story_names = names(_foreground(text)) - frozenset(
+        name_key(found.group()) for term in novelty.event_terms()
+        for found in _occurrences(term, text))
     parties = _parties(rule, story_names)  # whom the story is about, for this rule
 
     def told_of_the_same(known_fact: KnownFact) -> bool:
@@ -683,9 +690,13 @@ def judge(
     repeated = _repeat(amounts, comparable)
     if amounts and not new_amounts:
         return silent(f"repeats a known figure: {repeated}")
+    told_in_title = any(change.new.text in story.title for change in new_amounts)
+    if any(re.search(rf"{_EXTRA}\s+{re.escape(change.new.text)}", story.title, re.IGNORECASE)
+           for change in new_amounts) and not _repeat(
+            [f for f in amounts if f.text in story.title], comparable):
+        repeated = ""  # "UK tops up its package with extra £150m" (the £500m in the summary)
     same = same_development(rule, story, events, earlier, developments, story_names,
                             repeats_amount=bool(repeated))
-    told_in_title = any(change.new.text in story.title for change in new_amounts)
     if same is not None and (repeated or not new_amounts or (
             not told_in_title and _within(story, same.published, SAME_DAYS))):
         # A follow-up: details of a package already alerted are not a new package, nor,
@@ -693,7 +704,7 @@ def judge(
         return silent(f"same development as already alerted {same.title!r}")
     if not new_amounts:
         event_terms = [term for kind in events for term in novelty.events[kind]]
-        story_done = _done(event_terms, f"{story.title}\n{story.summary}")
+        story_done = _done(event_terms, text)
 
         def reports_it(quote: str) -> bool:
             # The sentence speaks of the event, and not only as to come when the story
