@@ -186,6 +186,9 @@ def test_names_are_proper_names_by_their_first_letters() -> None:
     # "U.S." ends no sentence: this title-case headline's capitals stay no names
     assert names("Netherlands to Fund $500 Million U.S. Weapons Package for Ukraine") == {
         "netherlands", "ukraine"}
+    # a country after "in" is where it happened, not whom it is about
+    assert names("The drawdown includes air defense missiles, the secretary said in Germany.") \
+        == set()
 
 
 #: A development, then a later report of it or of another: the rules each should fire on.
@@ -676,6 +679,34 @@ def test_an_extra_amount_on_top_of_a_package_is_a_new_package(monitor: Monitor) 
     assert results == [["aid-package"], ["aid-package"]]
 
 
+def test_the_same_days_report_naming_whom_the_development_told_of_follows_it_up(
+        monitor: Monitor) -> None:
+    # the first headline names OMV, the second Austria, which the first told of
+    results = fired(
+        monitor,
+        story("OMV walks away from Gazprom contract running to 2040",
+              "Austria's OMV said it had ended its contract with Gazprom Export running to "
+              "2040."),
+        story("Austria ends Kremlin gas contract, households told heating is safe",
+              "Vienna's energy giant says it is done with Gazprom.", 36, 1),
+    )
+    assert results == [["gas-deal"], []]
+
+
+def test_the_same_amount_from_a_donor_where_the_first_was_told_is_another_package(
+        monitor: Monitor) -> None:
+    results = fired(
+        monitor,
+        story("At His Last Ramstein, Austin Rolls Out $500 Million in Air Defense, F-16 Gear",
+              "The drawdown includes air defense missiles, the defense secretary said in "
+              "Germany."),
+        story("Berlin Signs Up for PURL With $500 Million in American Air Defense for Kyiv",
+              "Berlin joins the NATO-run purchase list with a package of air defense.",
+              24 * 200, 1),
+    )
+    assert results == [["aid-package"], ["aid-package"]]
+
+
 def test_a_shouted_event_word_is_no_name(monitor: Monitor) -> None:
     # "BANS" is the halt, not a party the agreement did not name
     results = fired(
@@ -985,6 +1016,17 @@ ALERTING = [
     ("STARMER'S £1.6BN BELFAST MISSILE BONANZA for Zelensky's air defences",
      "Starmer announces the deal, paid with UK export finance.",
      "aid-package"),
+    # a contract torn up, gas arriving, a volume taken
+    ("Austria's OMV tears up Gazprom Export contract that ran to 2040",
+     "OMV said it was ending its gas supply agreement with Gazprom Export. The company said "
+     "it could serve its customers from other sources.",
+     "gas-deal"),
+    ("SPP says Slovakia's January gas arriving via Hungary, volumes fully covered",
+     "SPP said it had arranged replacement supplies entering through Hungary.",
+     "gas-deal"),
+    ("Szijjarto: MVM to take 2 bcm of Shell LNG over a decade, TurkStream flows stay",
+     "Shell will supply about 2 billion cubic metres of gas over ten years from 2026.",
+     "gas-deal"),
 ]
 
 
@@ -1245,6 +1287,12 @@ SILENT_BECAUSE = [
     ("Europe's LNG imports rose 20% last year",
      "Data show the EU bought more liquefied gas than ever in 2024.",
      "excluded"),
+    ("Russia strikes Naftogaz gas facilities in Poltava region",
+     "The company said production at several fields was suspended after the drone attack.",
+     "attack"),
+    ("Brussels sets out plan to wean EU off Russian gas by end-2027",
+     "Brussels will propose legislation in June to phase out new contracts.",
+     "proposal"),
 ]
 
 

@@ -157,7 +157,8 @@ def names(text: str) -> frozenset[str]:
             base = word.split("'")[0]
             key = name_key(base)
             if base[0].isupper() and base.lower().split("-")[0] in COUNTRY_OF:
-                found.add(key)
+                if not (position and words[position - 1] == "in"):
+                    found.add(key)  # "said in Germany" names a place, not a party
             elif shouting and base.isupper():
                 continue
             elif len(base) >= 2 and base.isupper():

@@ -81,7 +81,7 @@ ATTACKS = ("missiles hit", "missile hits", "drones hit", "drone hits", "strikes 
            "strike yet on", "attack yet on", "biggest strike", "biggest attack",
            "largest strike", "largest attack", "massive strike", "massive attack",
            "knocks out", "knock out", "overnight strike", "missiles strike", "missile strike",
-           "strike damages", "strikes damage")
+           "strike damages", "strikes damage", "russia strikes", "russian strikes")
 #: ... headlines that react to an event ("EU condemns Gazprom's cut-off of gas to Moldova").
 REACTIONS = ("condemn", "slams", "slammed", "blames", "blamed", "criticis", "criticiz",
              "denounce", "welcomes", "welcomed", "hails", "hailed", "praises", "praised",
@@ -89,7 +89,8 @@ REACTIONS = ("condemn", "slams", "slammed", "blames", "blamed", "criticis", "cri
 #: ... headlines that only propose or plan one ("Commission proposes law to ban Russian gas
 #: imports": nothing is agreed, halted or delivered yet),
 PROPOSALS = ("proposes", "proposed", "proposal", "roadmap", "tables ", "pitches", "floats",
-             "floated", "new plan", "plan for", "position on", "stance on", "draft")
+             "floated", "new plan", "plan for", "sets out plan", "set out plan", "position on",
+             "stance on", "draft")
 #: ... headlines that ask for one ("NATO chief urges allies to send more air defence").
 PLEAS = ("urges", "urged", "calls on", "calls for", "appeals for", "asks ", "asked ",
          "pleads",
@@ -381,8 +382,10 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
         if same_days and repeats_amount:
             return development  # the same days' amount again, whatever else the story adds
         led_by = _parties(rule, development.headline_names)
-        if led_by and parties and not led_by & parties:
-            continue  # the story is not about whom the development's headline named
+        if led_by and parties and not led_by & parties and not (same_days and parties <= known):
+            # the story is not about whom the development's headline named (but the same
+            # days' "Austria rips up Kremlin contract" is about whom "OMV walks away" told of)
+            continue
         if headline_parties - known:
             continue
         if not _may_be_the_same(headline_countries, development.headline_names & COUNTRIES):
