@@ -558,6 +558,8 @@ MONEY_CASES = [
     ("Chip giant Nvidia shed nearly $600bn in market value", 600e9, "USD", "nearly"),
     ("A grant of US$5 million", 5e6, "USD", None),
     ("US unveil $2.5 bln weapons package for Ukraine", 2.5e9, "USD", None),
+    ("Austin Rolls Out Half-Billion-Dollar Arms Tranche", 5e8, "USD", None),
+    ("Belfast-built missiles for Kyiv as UK inks 1.6 billion pound deal", 1.6e9, "GBP", None),
     ("A grant of 20 million US dollars", 20e6, "USD", None),
 ]
 
@@ -577,6 +579,7 @@ def test_money_range() -> None:
 @pytest.mark.parametrize("text", [
     "A grant of HK$3 million",
     "500 pounds of explosives",  # weight, not sterling
+    "drops 500 pounds of bombs",
 ])
 def test_not_money(text: str) -> None:
     assert facts_of(text, MONEY) == []
@@ -687,6 +690,10 @@ SAME_FIGURE_CASES = [
     (casualty(3000, subject=None), casualty(3000, subject="north_korean"), True),
     (money(2.5e9), money(2.5e9, "EUR"), False),
     (money(2.5e9), casualty(2.5e9), False),
+    # an amount told to two significant digits is the exact one rounded, not one told to one
+    (money(2.5e9), money(2.47e9), True),
+    (money(5e8), money(4.8e8), False),
+    (money(1.25e9), money(1.22e9), False),
 ]
 
 

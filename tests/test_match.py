@@ -1016,6 +1016,16 @@ ALERTING = [
     ("STARMER'S £1.6BN BELFAST MISSILE BONANZA for Zelensky's air defences",
      "Starmer announces the deal, paid with UK export finance.",
      "aid-package"),
+    # a package told without naming Ukraine, a package's total, missiles
+    ("Germany to send four more IRIS-T air defence systems, Pistorius vows",
+     "Berlin will deliver four IRIS-T SLM systems and 300 missiles, the defence minister said.",
+     "aid-package"),
+    ("Biden's Parting Arms Package for Kyiv Totals $2.5 Billion, White House Says",
+     "The aid combines a drawdown of air defence interceptors with contracts.",
+     "aid-package"),
+    ("Belfast-built missiles for Kyiv: Starmer seals £1.6bn order for 5,000 LMMs",
+     "Starmer announced the contract with Thales for lightweight multirole missiles.",
+     "aid-package"),
     # a contract torn up, gas arriving, a volume taken
     ("Austria's OMV tears up Gazprom Export contract that ran to 2040",
      "OMV said it was ending its gas supply agreement with Gazprom Export. The company said "
@@ -1244,6 +1254,19 @@ SILENT = [
     ("Starmer and Zelenskyy put pen to century-long partnership treaty in Kyiv",
      "The treaty covers defence and energy. Details of military support are to be set out "
      "later."),
+    # no new package, an uncertain future, a proposal cooled on, economic support, a sale
+    ("Pentagon: No New Drawdown Packages Planned; Allies to Fund Weapons via PURL",
+     "The administration would keep selling arms to NATO partners for Ukraine."),
+    ("Trump Sworn In; Future of Ukraine Aid Uncertain",
+     "The new president has promised to end the war; $3.8 billion in drawdown authority "
+     "remains unused."),
+    ("Rome and Madrid cool on Kallas's up-to-€40bn arms fund; leaders punt",
+     "Several EU capitals balked at the proposal for up to €40 billion in military aid for "
+     "Ukraine."),
+    ("Year-End Cash for Kyiv: $3.4B in Economic Support Lands via World Bank Channel",
+     "The economic aid pays salaries; it is separate from military assistance."),
+    ("Pentagon Approves $8.5 Billion Patriot Sale to Denmark",
+     "The sale covers Patriot air defence batteries and interceptors."),
     # gas in storage is a stock, not a delivery
     ("Naftogaz says Ukraine has enough gas in storage for winter",
      "Underground storage held enough gas to get through the heating season, even after "

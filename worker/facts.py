@@ -79,6 +79,8 @@ _SCALES = _MAGNITUDES | {
     "b": 10**9, "bn": 10**9, "bln": 10**9, "tn": 10**12,
 }
 
+#: Currency words that may follow a number with a hyphen ("half-billion-dollar package").
+_CURRENCY_WORD = r"(?:dollar|euro|pound)"
 _SMALL_RE = "|".join(sorted(_SMALL_NUMBERS, key=len, reverse=True))
 _WORD_ITEM = (
     rf"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)-(?:{_SMALL_RE})"
@@ -86,10 +88,10 @@ _WORD_ITEM = (
     r"|trillion|dozen)"
 )
 _WORD_NUMBER = (
-    rf"(?:(?:half\s+)?an?\s+(?=(?:hundred|thousand|million|billion|dozen)\b))?"
+    rf"(?:(?:half[\s-]+(?:an?[\s-]+)?|an?\s+)(?=(?:hundred|thousand|million|billion|dozen)\b))?"
     rf"{_WORD_ITEM}(?:[ \t\u00a0]+and[ \t\u00a0]+a[ \t\u00a0]+half"
     r"(?=[ \t\u00a0]+(?:thousand|million|billion|trillion)\b))?"  # "two and a half billion"
-    rf"(?:[ \t\u00a0]+{_WORD_ITEM})*(?![\w-])"
+    rf"(?:[ \t\u00a0]+{_WORD_ITEM})*(?:(?![\w-])|(?=-{_CURRENCY_WORD}))"
 )
 # Atomic, so "4,000sq" cannot backtrack to a bare "4".
 _DIGITS = r"(?>\d{1,3}(?:,\d{3})+(?!\d|,\d)|\d+)(?:\.\d+)?"
@@ -387,15 +389,15 @@ _CURRENCY_CODES = {"$": "USD", "us$": "USD", "c$": "CAD", "a$": "AUD", "€": "E
     code.lower(): code for code in ("USD", "EUR", "GBP", "SEK", "NOK", "DKK", "CAD", "AUD", "CHF",
                                     "PLN")}
 _CURRENCY_AFTER = re.compile(
-    r"[ \t\u00a0]*(?:(?P<EUR>euros?|EUR)"
+    r"(?:[ \t\u00a0]*|-(?=" + _CURRENCY_WORD + r"))(?:(?P<EUR>euros?|EUR)"
     r"|(?P<USD>(?:US[ \t\u00a0]+|U\.S\.[ \t\u00a0]+)?dollars?|USD)"
-    r"|(?P<GBP>pounds[ \t\u00a0]+sterling|GBP)"
+    r"|(?P<GBP>pounds[ \t\u00a0]+sterling|GBP|(?<=illion[ \t\u00a0])pounds?)"  # not 500 lb
     r"|(?P<SEK>(?:Swedish[ \t\u00a0]+)?kronor|SEK)|(?P<NOK>Norwegian[ \t\u00a0]+kroner|NOK)"
     r"|(?P<DKK>(?:Danish[ \t\u00a0]+)?kroner|DKK)|(?P<PLN>zlotys?|PLN))\b",
     re.IGNORECASE,
 )
 # A currency's code or sign, or a word for one, before any money is read.
-_MONEY_HINTS = (*_CURRENCY_CODES, "dollar", "sterling", "kronor", "kroner", "zloty")
+_MONEY_HINTS = (*_CURRENCY_CODES, "dollar", "sterling", "pound", "kronor", "kroner", "zloty")
 _GAS_UNIT = re.compile(
     r"[ \t\u00a0]*(?:(?P<m3>cubic[ \t\u00a0]+met(?:er|re)s?\b|cu\.?[ \t\u00a0]?m\b|m3\b|m³)"
     r"|(?P<bcm>bcm)\b|(?P<mcm>mcm)\b|(?P<tcm>tcm)\b)",
@@ -1104,7 +1106,20 @@ def same_figure(a: Fact, b: Fact) -> bool:
         tolerance = APPROXIMATE_TOLERANCE
     else:
         tolerance = TOLERANCE
+    if a.kind is not FactKind.CASUALTY and (_rounds(a, b) or _rounds(b, a)):
+        return True
     return a.value <= b.high * (1 + tolerance) and b.value <= a.high * (1 + tolerance)
+
+
+def _rounds(rounded: Fact, exact: Fact) -> bool:
+    """Whether ``rounded``, an amount told to two significant digits, is ``exact`` rounded
+    ("$2.5bn" for $2.47 billion; not "$500m" for $480 million, told to one)."""
+    if rounded.value != rounded.high or exact.value != exact.high or rounded.value <= 0:
+        return False
+    unit = 10 ** (math.floor(math.log10(rounded.value)) - 1)
+    digits = rounded.value / unit
+    return (abs(digits - round(digits)) < 1e-9 and round(digits) % 10 != 0
+            and abs(rounded.value - exact.value) <= unit / 2)
 
 
 def closest_known(new: Fact, known: Sequence[KnownFact]) -> KnownFact | None:

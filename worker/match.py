@@ -50,7 +50,7 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
           "expected in ", "expected by", "expected next", "within weeks",
           "meets ", "only if", "only with", "or face", "tomorrow", "days ahead",
           "weeks ahead", "countdown", "at midnight", "tonight", "aims to",
-          "package coming", "aid coming", " set to ")
+          "package coming", "aid coming", " set to ", "uncertain")
 
 #: Headline words that count one more of a kind ("Second US LNG cargo reaches Ukraine"; not
 #: "another $500m" or "another half billion", which outlets write of the latest package).
@@ -64,7 +64,7 @@ REFUSALS = (
     # refusals and opposition
     "reject", "turns down", "turned down", "refuse", "declines", "declined", "no thanks",
     "balks", "balked", "rebuff", "resist", "digs in", "dug in", "brush off", "brushes off",
-    "brushed off", "shrug off", "shrugs off", "not give up",
+    "brushed off", "shrug off", "shrugs off", "not give up", "cool on", "cools on", "punt",
     "says no to", "say no to", "said no to", "rules out", "ruled out",
     "oppose", "challenge", "vow to fight", "vows to fight", "court fight", "blocks", "blocked",
     "vetoes", "vetoed",
@@ -118,7 +118,8 @@ NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lack
                "no signed", "no change", "negotiating position", "details to follow",
                "no new weapons", "no announced", "without details", "without naming amount",
                "without giving an amount", "no specific package", "none has been",
-               "no new money", "set out later", "non-military", "not weapons")
+               "no new money", "set out later", "non-military", "not weapons",
+               "no new drawdown", "separate from military", "separate from weapons")
 
 #: Headlines that report more of the same, not a change ("Italy keeps aid flowing",
 #: "Italy to keep sending arms", "... waiver to keep buying Russian gas", "Council formally
