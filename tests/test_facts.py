@@ -358,6 +358,19 @@ CASUALTY_CASES = [
      {"value": 500.0, "subject": "ukrainian"}),
     ("From Russia's million casualties to the 2,000 North Koreans Seoul says were killed",
      {"value": 1e6, "subject": None}),
+    # bodies are the dead; prisoners held in Kyiv are captured; "above" is "more than"
+    ("Special forces say 63 North Korean bodies found after Makhnovka fighting",
+     {"value": 63.0, "measure": "dead", "subject": "north_korean"}),
+    ("Two Wounded DPRK Soldiers Held in Kyiv; Zelensky Floats Swap",
+     {"value": 2.0, "measure": "captured", "subject": "north_korean"}),
+    ("British intelligence: Pyongyang's Kursk casualties now above 6,000",
+     {"value": 6000.0, "qualifier": "more_than", "subject": "north_korean"}),
+    ("Zelensky Puts North Korean Killed and Wounded Above 3,000",
+     {"value": 3000.0, "measure": "casualties", "qualifier": "more_than"}),
+    ("Zelenskyy Puts Toll Above 3,000", {"value": 3000.0, "measure": "casualties"}),
+    # troops sent to a country, before the figure, are whose toll it is
+    ("Death toll among North Korean troops sent to Russia rises to about 2,000",
+     {"value": 2000.0, "measure": "dead", "subject": "north_korean"}),
 ]
 
 
@@ -465,6 +478,8 @@ NOT_CASUALTIES = [
     "Captured North Korean soldier wants to go to South Korea",
     "The captured North Korean soldier said he was a sniper.",
     "The third North Korean soldier said he wanted to go home.",
+    # a place after a verb is no count
+    "Ukraine's spies say Pyongyang's troops were killed near two villages in Kursk.",
     # "several hundred" is no figure
     "Pentagon: North Korean Troops Have Suffered 'Several Hundred' Casualties",
     # projections of losses to come are not reported figures

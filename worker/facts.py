@@ -52,7 +52,7 @@ _CASUALTY_HINTS = (
     "casualt", "captur", "missing", "unaccounted", "loss", "lost", "lose", "losing", "toll",
     "fatalit", "fallen",
     "slain", "prisoner", "captive", "alive", "held", "hold", "wiped out", "nabb", "caught",
-    "catch", "grabbed",
+    "catch", "grabbed", "bodies",
 )
 _GAS_HINTS = ("cubic", "bcm", "mcm", "tcm", "m3", "m³", "cu m", "cu. m")
 
@@ -116,7 +116,8 @@ _BETWEEN_BEFORE = re.compile(r"\bbetween[ \t\u00a0]+$", re.IGNORECASE)
 _BETWEEN_AND = re.compile(rf"[ \t\u00a0]+and[ \t\u00a0]+{_CURRENCY_SIGN}?(?=\d)", re.IGNORECASE)
 
 _QUALIFIERS = {
-    "more than": "more_than", "over": "more_than", "upwards of": "more_than",
+    "more than": "more_than", "over": "more_than", "above": "more_than",
+    "upwards of": "more_than",
     "in excess of": "more_than", "surpassed": "more_than", "surpassing": "more_than",
     "exceeded": "more_than", "exceeding": "more_than", "topped": "more_than",
     "at least": "at_least", "no fewer than": "at_least", "no less than": "at_least",
@@ -126,7 +127,7 @@ _QUALIFIERS = {
     "up to": "up_to", "as many as": "up_to",
 }
 _QUALIFIER_BEFORE = re.compile(
-    r"\b(more\s+than|over|upwards\s+of|in\s+excess\s+of|surpass(?:ed|ing)|exceed(?:ed|ing)"
+    r"\b(more\s+than|over|above|upwards\s+of|in\s+excess\s+of|surpass(?:ed|ing)|exceed(?:ed|ing)"
     r"|topped|at\s+least|no\s+(?:fewer|less)\s+than|about|around|some|roughly|approximately"
     r"|an\s+estimated|estimated|nearly|almost|near|close\s+to|up\s+to|as\s+many\s+as)[ \t\u00a0]+$",
     re.IGNORECASE,
@@ -159,12 +160,12 @@ _MEASURE = re.compile(
       (?P<killed_or_wounded>(?:killed|dead)\s+(?:or|and|&)\s+(?:wounded|injured|hurt|maimed)
                            |(?:wounded|injured|hurt)\s+(?:or|and|&)\s+(?:killed|dead))
      |(?P<killed>killed|slain|wiped\s+out)
-     |(?P<dead>dead|died|deaths|fatalities|fallen|lost\s+their\s+lives)
+     |(?P<dead>dead|died|deaths|fatalities|fallen|lost\s+their\s+lives|bodies)
      |(?P<wounded>wounded|injured|hurt|injuries)
      |(?P<casualties>casualties|losses)
      |(?P<captured>captured|nabbed|caught|grabbed|taken\s+(?:as\s+)?prisoners?|taken\s+(?:captive|alive)
                   |prisoners|pows|captives
-                  |held\s+(?:captive|prisoner|by\s+(?:ukraine|kyiv)|in\s+ukraine))
+                  |held\s+(?:captive|prisoner|by\s+(?:ukraine|kyiv)|in\s+(?:ukraine|kyiv)))
      |(?P<missing>missing|unaccounted\s+for)
     )\b""",
     re.IGNORECASE | re.VERBOSE,
@@ -186,7 +187,8 @@ _VERB_BEFORE = re.compile(
 _TOTAL_BEFORE = re.compile(
     r"""\b(?:(?P<dead>death\s+toll|deaths|fatalities|(?<!is\s)(?<!was\s)dead)
        |(?P<casualties>casualties|losses|toll|(?:killed|dead)\s+(?:and|or)\s+(?:wounded|injured|hurt)))\b
-    (?P<between>(?:(?!wounded|injured|killed|captured|deploy|sent\b|dispatch)[^\d.;:!?\n]){0,60}?)
+    (?P<between>(?:(?!wounded|injured|killed|captured|deploy|sent\b(?!\s+to\s+[A-Z])|dispatch)
+                   [^\d.;:!?\n]){0,60}?)
     \b(?P<verb>surpass(?:es|ed)?|exceed(?:s|ed)?|tops?|topped|pass(?:es|ed)?|reach(?:es|ed)?
        |hits?|(?:rises?|rose|risen|climb(?:s|ed)?|jump(?:s|ed)?|grow(?:s|n)?|grew)\s+to
        |stands?\s+at|stood\s+at|totall?(?:s|ed)?|numbers?|numbered|of|at|to|is|are|was|were
@@ -213,7 +215,8 @@ _COUNT_AFTER = re.compile(
 # ... or with only a qualifier between: "North Korean casualties near 4,000".
 _TOTAL_QUALIFIED = re.compile(
     r"\b(?:(?P<casualties>casualt(?:y|ies)|losses"
-    r"|(?:killed|dead)[ \t\u00a0]+and[ \t\u00a0]+wounded)|(?P<dead>death\s+toll|toll|dead))"
+    r"|(?:killed|dead)[ \t\u00a0]+and[ \t\u00a0]+wounded|(?<!death\s)toll)"
+    r"|(?P<dead>death\s+toll|dead))"
     # "death toll of North Korean troops in Russia now around 2,000"
     r"(?:[ \t\u00a0]+of[ \t\u00a0]+(?:[\w.'’-]+[ \t\u00a0]+){0,3}?(?:troops|soldiers|forces))?"
     # "losses in Kursk now", "killed and wounded in Russia war now"
@@ -226,6 +229,8 @@ _TOTAL_QUALIFIED = re.compile(
 _TOTAL_MORE_THAN = re.compile(
     r"(?:surpass(?:es|ed)?|exceed(?:s|ed)?|tops?|topped|pass(?:es|ed)?)\b", re.IGNORECASE
 )
+# Qualifiers that may be prepositions of place after a verb ("killed near two villages").
+_PLACE_QUALIFIERS = frozenset({"near", "above"})
 _TOTAL_NEARLY = re.compile(r"approach(?:es|ed|ing)?|nears?|neared|nearing", re.IGNORECASE)
 _SUFFERED_BEFORE = re.compile(
     r"\b(?:suffer(?:ed|s|ing)?|sustain(?:ed|s|ing)?|incurr?(?:ed|s|ing)?|los(?:t|es|ing|e))"
@@ -333,7 +338,8 @@ _AGENT_BEFORE = re.compile(r"\bby[ \t\u00a0]+(?:the[ \t\u00a0]+)?$", re.IGNORECA
 _CAPTIVES_AFTER = re.compile(
     r"(?:[ \t\u00a0]+(?!(?:as|while|after|when|and|but|since|because)\b)[\w.'’-]+){0,4}?"
     r"[ \t\u00a0]+(?:POWs|prisoners(?:[ \t\u00a0]+of[ \t\u00a0]+war)?|captives|captured"
-    r"|taken[ \t\u00a0]+(?:prisoner|alive|captive)|in[ \t\u00a0]+(?:\w+[ \t\u00a0]+)?custody)\b",
+    r"|taken[ \t\u00a0]+(?:prisoner|alive|captive)|in[ \t\u00a0]+(?:\w+[ \t\u00a0]+)?custody"
+    r"|held[ \t\u00a0]+(?:in|by)[ \t\u00a0]+(?:Ukraine|Kyiv))\b",
     re.IGNORECASE)
 _QUOTE_MARKS = frozenset("\"“”‘’'")
 
@@ -663,6 +669,8 @@ class _Reader:
         if verb is None or verb.lastgroup is None:
             return None
         start = quantity.start - (len(left) - verb.start())
+        if self.text[quantity.start : quantity.number_start].strip().lower() in _PLACE_QUALIFIERS:
+            return None  # "killed near two villages"; "killed and wounded above 3,000" is a total
         words, end = self._phrase_after(quantity.end)
         if words and words[0].lower() in _UNIT_NOUNS:
             return None
