@@ -707,6 +707,20 @@ def test_the_same_amount_from_a_donor_where_the_first_was_told_is_another_packag
     assert results == [["aid-package"], ["aid-package"]]
 
 
+def test_the_same_days_report_naming_other_places_follows_up_the_halt(
+        monitor: Monitor) -> None:
+    # the first headline names Sudzha; the same day's report names Slovakia and Moldova
+    results = fired(
+        monitor,
+        story("Sudzha goes quiet: Russian gas transit through Ukraine halted at 07:00 Kyiv time",
+              "Gazprom said flows to Slovakia and Austria stopped; Naftogaz confirmed."),
+        story("Russian gas transit via Ukraine to Europe ends after five decades",
+              "Gazprom said it had stopped pumping gas through Ukraine; Slovakia and Moldova "
+              "are the most exposed.", 4, 1),
+    )
+    assert results == [["gas-deal"], []]
+
+
 def test_a_shouted_event_word_is_no_name(monitor: Monitor) -> None:
     # "BANS" is the halt, not a party the agreement did not name
     results = fired(
@@ -1267,6 +1281,15 @@ SILENT = [
      "The economic aid pays salaries; it is separate from military assistance."),
     ("Pentagon Approves $8.5 Billion Patriot Sale to Denmark",
      "The sale covers Patriot air defence batteries and interceptors."),
+    # talks that produced nothing, an unclear route, a plan sketched, an anniversary
+    ("Russia Sends 'Humanitarian' Gas to Transnistria? Not Yet, Tiraspol Says",
+     "Officials said talks on Russian-funded deliveries have not produced an agreement."),
+    ("Tiraspol says Moscow will fund 'humanitarian' gas; route and supplier unclear",
+     "Officials claimed Russia would pay for supplies, but no contract has been named."),
+    ("Brussels sketches a 2027 exit from Russian gas, legislation due in June",
+     "Brussels said it would propose legislation to phase out Russian gas by the end of 2027."),
+    ("One year on: Europe without Russian gas through Ukraine",
+     "A year after transit stopped, Slovakia and Austria get gas via Germany and Hungary."),
     # gas in storage is a stock, not a delivery
     ("Naftogaz says Ukraine has enough gas in storage for winter",
      "Underground storage held enough gas to get through the heating season, even after "
@@ -1310,6 +1333,12 @@ SILENT_BECAUSE = [
     ("Europe's LNG imports rose 20% last year",
      "Data show the EU bought more liquefied gas than ever in 2024.",
      "excluded"),
+    ("Moscow claims drone raid on Russkaya compressor feeding TurkStream",
+     "Gazprom said the station was attacked but gas kept flowing to Turkey and Hungary.",
+     "attack"),
+    ("Naftogaz: Kharkiv, Poltava strikes wipe out about half of home output",
+     "Missile and drone attacks have cut Ukraine's domestic output sharply.",
+     "attack"),
     ("Russia strikes Naftogaz gas facilities in Poltava region",
      "The company said production at several fields was suspended after the drone attack.",
      "attack"),

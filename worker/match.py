@@ -50,7 +50,7 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
           "expected in ", "expected by", "expected next", "within weeks",
           "meets ", "only if", "only with", "or face", "tomorrow", "days ahead",
           "weeks ahead", "countdown", "at midnight", "tonight", "aims to",
-          "package coming", "aid coming", " set to ", "uncertain")
+          "package coming", "aid coming", " set to ", "uncertain", "unclear")
 
 #: Headline words that count one more of a kind ("Second US LNG cargo reaches Ukraine"; not
 #: "another $500m" or "another half billion", which outlets write of the latest package).
@@ -81,7 +81,8 @@ ATTACKS = ("missiles hit", "missile hits", "drones hit", "drone hits", "strikes 
            "strike yet on", "attack yet on", "biggest strike", "biggest attack",
            "largest strike", "largest attack", "massive strike", "massive attack",
            "knocks out", "knock out", "overnight strike", "missiles strike", "missile strike",
-           "strike damages", "strikes damage", "russia strikes", "russian strikes")
+           "strike damages", "strikes damage", "russia strikes", "russian strikes",
+           "strikes wipe", "strikes cut", "raid on", "drone raid")
 #: ... headlines that react to an event ("EU condemns Gazprom's cut-off of gas to Moldova").
 REACTIONS = ("condemn", "slams", "slammed", "blames", "blamed", "criticis", "criticiz",
              "denounce", "welcomes", "welcomed", "hails", "hailed", "praises", "praised",
@@ -89,8 +90,8 @@ REACTIONS = ("condemn", "slams", "slammed", "blames", "blamed", "criticis", "cri
 #: ... headlines that only propose or plan one ("Commission proposes law to ban Russian gas
 #: imports": nothing is agreed, halted or delivered yet),
 PROPOSALS = ("proposes", "proposed", "proposal", "roadmap", "tables ", "pitches", "floats",
-             "floated", "new plan", "plan for", "sets out plan", "set out plan", "position on",
-             "stance on", "draft")
+             "floated", "sketches", "sketched", "new plan", "plan for", "sets out plan",
+             "set out plan", "position on", "stance on", "draft")
 #: ... headlines that ask for one ("NATO chief urges allies to send more air defence").
 PLEAS = ("urges", "urged", "calls on", "calls for", "appeals for", "asks ", "asked ",
          "pleads",
@@ -106,20 +107,20 @@ NO_RESULT = ("fail to", "fails to", "failed to", "without deal", "without a deal
              "drags on", "dragged on")
 #: ... and stories that say there is nothing agreed or nothing to tell yet.
 NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lacks agreement",
-               "has not agreed", "have not agreed", "not yet agreed",
-               "not accepted", "no contract has been signed", "nothing has been signed",
-               "not been signed", "to be worked out", "to be decided",
-               "not been decided", "no deal was", "no agreement was", "no new package",
-               "no new assistance", "no new aid", "no new military aid",
-               "no package", "no amount", "without an amount", "no dollar figure",
-               "no dollar amount", "no list", "no number", "no timeline", "did not say how many",
-               "didn't say how many", "will come later", "not military", "no contracts",
-               "nothing changes", "did not name", "no new sum", "did not give a total",
-               "no signed", "no change", "negotiating position", "details to follow",
-               "no new weapons", "no announced", "without details", "without naming amount",
-               "without giving an amount", "no specific package", "none has been",
-               "no new money", "set out later", "non-military", "not weapons",
-               "no new drawdown", "separate from military", "separate from weapons")
+               "has not agreed", "have not agreed", "not yet agreed", "not accepted",
+               "nothing has been signed", "not been signed",
+               "to be worked out", "to be decided", "not been decided", "no deal was",
+               "no agreement was", "no new package", "no new assistance", "no new aid",
+               "no new military aid", "no package", "no amount", "without an amount",
+               "no dollar figure", "no dollar amount", "no list", "no number", "no timeline",
+               "did not say how many", "didn't say how many", "will come later", "not military",
+               "no contract", "nothing changes", "did not name", "no new sum",
+               "did not give a total", "no signed", "no change", "not produced",
+               "negotiating position", "details to follow", "no new weapons", "no announced",
+               "without details", "without naming amount", "without giving an amount",
+               "no specific package", "none has been", "no new money", "set out later",
+               "non-military", "not weapons", "no new drawdown", "separate from military",
+               "separate from weapons")
 
 #: Headlines that report more of the same, not a change ("Italy keeps aid flowing",
 #: "Italy to keep sending arms", "... waiver to keep buying Russian gas", "Council formally
@@ -175,7 +176,7 @@ _COMPOUND_RE = re.compile(r"[a-z'-]+")  # "russian-paid" is one word
 EXPLAINERS = ("explainer", "explained", "key questions", "what next", "what we know",
               "what it means", "what this means", "what that means",
               "analysis:", "opinion:", "comment:", "op-ed", "what to know", "how it works",
-              "years on:", "overview", "preview:")
+              "years on:", "year on:", "overview", "preview:")
 EXPLAINER_STARTS = ("what ", "what's", "how ", "why ", "who ", "here's", "here is")
 #: ... and, after a label, a yes-no question ("Ursula's $750bn shopping list: can Europe
 #: really buy that much US gas?").
@@ -383,10 +384,10 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
         if same_days and repeats_amount:
             return development  # the same days' amount again, whatever else the story adds
         led_by = _parties(rule, development.headline_names)
-        if led_by and parties and not led_by & parties and not (same_days and parties <= known):
-            # the story is not about whom the development's headline named (but the same
-            # days' "Austria rips up Kremlin contract" is about whom "OMV walks away" told of)
-            continue
+        if same_days:  # only countries tell the same days' reports apart (see above)
+            led_by &= COUNTRIES
+        if led_by and parties and not led_by & parties:
+            continue  # the story is not about whom the development's headline named
         if headline_parties - known:
             continue
         if not _may_be_the_same(headline_countries, development.headline_names & COUNTRIES):
