@@ -186,6 +186,9 @@ def test_names_are_proper_names_by_their_first_letters() -> None:
     # "U.S." ends no sentence: this title-case headline's capitals stay no names
     assert names("Netherlands to Fund $500 Million U.S. Weapons Package for Ukraine") == {
         "netherlands", "ukraine"}
+    # a currency's code is money, not a name
+    assert names("Spain pledges EUR 1bn in military aid to Ukraine for 2025") == {
+        "spain", "ukraine"}
     # a country after "in" is where it happened, not whom it is about
     assert names("The drawdown includes air defense missiles, the secretary said in Germany.") \
         == set()

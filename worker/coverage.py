@@ -18,7 +18,7 @@ import msgspec
 from bm25s.stopwords import STOPWORDS_EN
 
 from worker.errors import ConfigError
-from worker.facts import extract_facts
+from worker.facts import CURRENCY_CODES, extract_facts
 from worker.records import EarlierItem, Fact, KnownFact, Record, Story
 
 #: How many earlier items an alert lists at most.
@@ -162,7 +162,8 @@ def names(text: str) -> frozenset[str]:
             elif shouting and base.isupper():
                 continue
             elif len(base) >= 2 and base.isupper():
-                found.add(key)  # an acronym
+                if base.lower() not in CURRENCY_CODES:  # "EUR 1bn" names no one
+                    found.add(key)  # an acronym
             elif (len(base) >= 2 and base[0].isupper() and base.lower() not in lowercase
                   and base.lower() not in _NOT_NAMES and not title_case
                   # a first word's capital may be grammar's; "Hungary's" is a name's

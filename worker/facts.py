@@ -36,7 +36,8 @@ import msgspec
 
 from worker.records import Change, Fact, FactKind, KnownFact
 
-__all__ = ["closest_known", "describe_change", "extract_facts", "format_fact", "same_figure"]
+__all__ = ["CURRENCY_CODES", "closest_known", "describe_change", "extract_facts", "format_fact",
+           "same_figure"]
 
 PEOPLE = "people"
 
@@ -391,9 +392,10 @@ _ABBREVIATION_BEFORE = re.compile(
 
 # -- money and gas --------------------------------------------------------------------
 
+#: The ISO codes read as currencies (lower case): "EUR" in a text is money, not a name.
+CURRENCY_CODES = frozenset({"usd", "eur", "gbp", "sek", "nok", "dkk", "cad", "aud", "chf", "pln"})
 _CURRENCY_CODES = {"$": "USD", "us$": "USD", "c$": "CAD", "a$": "AUD", "€": "EUR", "£": "GBP"} | {
-    code.lower(): code for code in ("USD", "EUR", "GBP", "SEK", "NOK", "DKK", "CAD", "AUD", "CHF",
-                                    "PLN")}
+    code: code.upper() for code in CURRENCY_CODES}
 _CURRENCY_AFTER = re.compile(
     r"(?:[ \t\u00a0]*|-(?=" + _CURRENCY_WORD + r"))(?:(?P<EUR>euros?|EUR)"
     r"|(?P<USD>(?:US[ \t\u00a0]+|U\.S\.[ \t\u00a0]+)?dollars?|USD)"
