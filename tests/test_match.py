@@ -1054,6 +1054,12 @@ ALERTING = [
     ("Szijjarto: MVM to take 2 bcm of Shell LNG over a decade, TurkStream flows stay",
      "Shell will supply about 2 billion cubic metres of gas over ten years from 2026.",
      "gas-deal"),
+    ("First Azerbaijani gas flows into Ukraine via Trans-Balkan route",
+     "Naftogaz said the test volumes from SOCAR crossed Bulgaria, Romania and Moldova.",
+     "gas-deal"),
+    ("MVM–Engie pact brings 400 mcm a year of LNG to Hungary from 2028",
+     "The contract covers about 400 million cubic metres a year from 2028.",
+     "gas-deal"),
 ]
 
 
@@ -1341,6 +1347,9 @@ SILENT_BECAUSE = [
      "attack"),
     ("Naftogaz: Kharkiv, Poltava strikes wipe out about half of home output",
      "Missile and drone attacks have cut Ukraine's domestic output sharply.",
+     "attack"),
+    ("Sudzha gas metering station damaged in blast",
+     "Moscow and Kyiv traded blame over the station that once measured gas flows into Ukraine.",
      "attack"),
     ("Russia strikes Naftogaz gas facilities in Poltava region",
      "The company said production at several fields was suspended after the drone attack.",

@@ -82,7 +82,7 @@ ATTACKS = ("missiles hit", "missile hits", "drones hit", "drone hits", "strikes 
            "largest strike", "largest attack", "massive strike", "massive attack",
            "knocks out", "knock out", "overnight strike", "missiles strike", "missile strike",
            "strike damages", "strikes damage", "russia strikes", "russian strikes",
-           "strikes wipe", "strikes cut", "raid on", "drone raid")
+           "strikes wipe", "strikes cut", "raid on", "drone raid", "damaged in")
 #: ... headlines that react to an event ("EU condemns Gazprom's cut-off of gas to Moldova").
 REACTIONS = ("condemn", "slams", "slammed", "blames", "blamed", "criticis", "criticiz",
              "denounce", "welcomes", "welcomed", "hails", "hailed", "praises", "praised",
