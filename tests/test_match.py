@@ -179,6 +179,7 @@ def test_names_are_proper_names_by_their_first_letters() -> None:
     assert names("THAT'S IT, VLAD! Ukraine turns off Putin's gas tap") == {"ukraine", "russia"}
     assert names("PIPES RUN DRY: Putin's gas stops flowing through Ukraine") == {
         "russia", "ukraine"}
+    assert names("TAPS OFF! Vlad's gas no longer flows across Ukraine") == {"russia", "ukraine"}
     # a leader names the country, but a US president tells whose package it is
     assert names("In Moscow, Prime Minister Robert Fico met Putin") == {"russia", "slovakia"}
     assert names("The last package of Biden's") == {"bide"}
