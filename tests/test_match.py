@@ -1044,6 +1044,12 @@ ALERTING = [
     ("Belfast-built missiles for Kyiv: Starmer seals £1.6bn order for 5,000 LMMs",
      "Starmer announced the contract with Thales for lightweight multirole missiles.",
      "aid-package"),
+    ("Healey unveils £450m drones-and-radars package, part-funded by Norway",
+     "The package includes hundreds of thousands of drones and anti-tank mines.",
+     "aid-package"),
+    ("Greek LNG deal for Ukraine expanded with two extra cargoes",
+     "DEPA and Naftogaz added two US LNG cargoes to the agreement signed in November.",
+     "gas-deal"),
     # a contract torn up, gas arriving, a volume taken
     ("Austria's OMV tears up Gazprom Export contract that ran to 2040",
      "OMV said it was ending its gas supply agreement with Gazprom Export. The company said "
@@ -1300,6 +1306,16 @@ SILENT = [
      "Brussels said it would propose legislation to phase out Russian gas by the end of 2027."),
     ("One year on: Europe without Russian gas through Ukraine",
      "A year after transit stopped, Slovakia and Austria get gas via Germany and Hungary."),
+    # weapons promised long ago arriving, aid switched back on, a treaty with no weapons,
+    # North Korea's own drones
+    ("Patriot Interceptors Bought Under NATO Scheme Reach Ukraine",
+     "The deliveries come from the Dutch, Nordic and German purchases announced in August."),
+    ("After Jeddah, Washington Turns Weapons and Intel Spigot Back On for Kyiv",
+     "Ukraine agreed to a proposed ceasefire; shipments already approved will resume."),
+    ("Starmer signs 100-year partnership in Kyiv, promises role in future security guarantees",
+     "The prime minister did not set out new weapons deliveries."),
+    ("Kim orders mass output of suicide drones after 'lessons of modern war'",
+     "KCNA said the leader inspected a drone institute."),
     # gas in storage is a stock, not a delivery
     ("Naftogaz says Ukraine has enough gas in storage for winter",
      "Underground storage held enough gas to get through the heating season, even after "

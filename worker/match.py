@@ -108,19 +108,18 @@ NO_RESULT = ("fail to", "fails to", "failed to", "without deal", "without a deal
 #: ... and stories that say there is nothing agreed or nothing to tell yet.
 NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lacks agreement",
                "has not agreed", "have not agreed", "not yet agreed", "not accepted",
-               "nothing has been signed", "not been signed",
-               "to be worked out", "to be decided", "not been decided", "no deal was",
-               "no agreement was", "no new package", "no new assistance", "no new aid",
-               "no new military aid", "no package", "no amount", "without an amount",
-               "no dollar figure", "no dollar amount", "no list", "no number", "no timeline",
-               "did not say how many", "didn't say how many", "will come later", "not military",
-               "no contract", "nothing changes", "did not name", "no new sum",
+               "nothing has been signed", "not been signed", "to be worked out", "to be decided",
+               "not been decided", "no deal was", "no agreement was", "no new package",
+               "no new assistance", "no new aid", "no new military aid", "no package", "no amount",
+               "without an amount", "no dollar figure", "no dollar amount", "no list", "no number",
+               "no timeline", "did not say how many", "didn't say how many", "will come later",
+               "not military", "no contract", "nothing changes", "did not name", "no new sum",
                "did not give a total", "no signed", "no change", "not produced",
                "negotiating position", "details to follow", "no new weapons", "no announced",
                "without details", "without naming amount", "without giving an amount",
                "no specific package", "none has been", "no new money", "set out later",
-               "non-military", "not weapons", "no new drawdown", "separate from military",
-               "separate from weapons")
+               "not set out", "non-military", "not weapons", "no new drawdown",
+               "separate from military", "separate from weapons")
 
 #: Headlines that report more of the same, not a change ("Italy keeps aid flowing",
 #: "Italy to keep sending arms", "... waiver to keep buying Russian gas", "Council formally
@@ -484,9 +483,10 @@ def _told_as_news(term: str, text: str) -> bool:
             continue
         if occurrence.group().lower() in TIME_POINTS and after[:1] == ["of"]:
             continue  # "by the start of 2028" names a time, not a start
+        done = occurrence.group().lower().endswith("ed")
         if EARLIER & set(after) or any(
-                word == "last" and following in LAST_WHAT
-                for word, following in pairwise(after)):
+                following in LAST_WHAT and (word == "last" or (word == "in" and done))
+                for word, following in pairwise(after)):  # "announced in August"
             continue
         return True
     return False
