@@ -368,6 +368,8 @@ CASUALTY_CASES = [
     ("Zelensky Puts North Korean Killed and Wounded Above 3,000",
      {"value": 3000.0, "measure": "casualties", "qualifier": "more_than"}),
     ("Zelenskyy Puts Toll Above 3,000", {"value": 3000.0, "measure": "casualties"}),
+    ("Zelenskyy posts photos of pair of North Korean prisoners taken in Kursk region",
+     {"value": 2.0, "measure": "captured", "subject": "north_korean"}),
     # troops sent to a country, before the figure, are whose toll it is
     ("Death toll among North Korean troops sent to Russia rises to about 2,000",
      {"value": 2000.0, "measure": "dead", "subject": "north_korean"}),

@@ -187,6 +187,8 @@ def test_names_are_proper_names_by_their_first_letters() -> None:
     # "U.S." ends no sentence: this title-case headline's capitals stay no names
     assert names("Netherlands to Fund $500 Million U.S. Weapons Package for Ukraine") == {
         "netherlands", "ukraine"}
+    # a headline's label in capitals is no acronym
+    assert names("LIVE: Gazprom halts transit via Ukraine") == {"gazp", "ukraine"}
     # a currency's code is money, not a name
     assert names("Spain pledges EUR 1bn in military aid to Ukraine for 2025") == {
         "spain", "ukraine"}
@@ -1047,6 +1049,12 @@ ALERTING = [
     ("Healey unveils £450m drones-and-radars package, part-funded by Norway",
      "The package includes hundreds of thousands of drones and anti-tank mines.",
      "aid-package"),
+    ("Azeri molecules reach Ukraine for the first time through Trans-Balkan pipe",
+     "Naftogaz and SOCAR completed a test delivery through Bulgaria, Romania and Moldova.",
+     "gas-deal"),
+    ("Moscow to ship 'humanitarian' gas to Transnistria via Hungary",
+     "Russia will provide gas to the breakaway region, routed through TurkStream and Hungary.",
+     "gas-deal"),
     ("Greek LNG deal for Ukraine expanded with two extra cargoes",
      "DEPA and Naftogaz added two US LNG cargoes to the agreement signed in November.",
      "gas-deal"),

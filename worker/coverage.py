@@ -41,6 +41,10 @@ STOPWORDS = frozenset(STOPWORDS_EN)
 NAME_PREFIX = 4
 COUNTRIES_FILE = Path(__file__).parent / "data" / "countries.txt"
 _NAME_RE = re.compile(r"[A-Za-z][\w'’-]*")
+#: Words in capitals that are no acronyms: a currency's code ("EUR 1bn") or a headline's
+#: label ("LIVE: Gazprom halts transit").
+_NOT_ACRONYMS = CURRENCY_CODES | {"live", "breaking", "update", "updated", "exclusive", "watch",
+                                  "analysis", "opinion", "explainer", "preview"}
 _NOT_NAMES = STOPWORDS | {
     "january", "february", "march", "april", "may", "june", "july", "august", "september",
     "october", "november", "december",
@@ -162,7 +166,7 @@ def names(text: str) -> frozenset[str]:
             elif shouting and base.isupper():
                 continue
             elif len(base) >= 2 and base.isupper():
-                if base.lower() not in CURRENCY_CODES:  # "EUR 1bn" names no one
+                if base.lower() not in _NOT_ACRONYMS:
                     found.add(key)  # an acronym
             elif (len(base) >= 2 and base[0].isupper() and base.lower() not in lowercase
                   and base.lower() not in _NOT_NAMES and not title_case

@@ -66,7 +66,7 @@ _SMALL_NUMBERS = {
         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
         "eighteen", "nineteen",
     ))
-} | {
+} | {"pair": 2} | {  # "a pair of North Korean prisoners"
     word: 10 * n
     for n, word in enumerate(
         ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"), 2
