@@ -1324,6 +1324,18 @@ SILENT = [
      "The prime minister did not set out new weapons deliveries."),
     ("Kim orders mass output of suicide drones after 'lessons of modern war'",
      "KCNA said the leader inspected a drone institute."),
+    # no new aid in other words, a plan torpedoed, billions without a package, an oil company
+    ("Contact Group Sets June Meeting; No New US Aid Expected",
+     "Officials said the next gathering would focus on European pledges."),
+    ("NATO summit ends with spending pledge, no new Ukraine package",
+     "Allies agreed to spend 5% of GDP on defence by 2035; Zelensky met Trump."),
+    ("Kallas's €40bn Ukraine arms plan torpedoed by Hungary and big spenders",
+     "The proposal for up to €40bn in military aid for Ukraine this year has stalled."),
+    ("Trump: Europeans Will Foot the Bill for 'Billions' in U.S. Arms for Kyiv",
+     "Ukraine would get US weapons paid for by European NATO members, without naming "
+     "specific packages, amounts or dates."),
+    ("Treasury Sanctions Gazprom Neft, Surgutneftegas in Sweeping Oil Move",
+     "The measures target more than 180 tankers and traders that ship Russian crude."),
     # gas in storage is a stock, not a delivery
     ("Naftogaz says Ukraine has enough gas in storage for winter",
      "Underground storage held enough gas to get through the heating season, even after "

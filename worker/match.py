@@ -65,6 +65,7 @@ REFUSALS = (
     "reject", "turns down", "turned down", "refuse", "declines", "declined", "no thanks",
     "balks", "balked", "rebuff", "resist", "digs in", "dug in", "brush off", "brushes off",
     "brushed off", "shrug off", "shrugs off", "not give up", "cool on", "cools on", "punt",
+    "torpedo", "shelve",
     "says no to", "say no to", "said no to", "rules out", "ruled out",
     "oppose", "challenge", "vow to fight", "vows to fight", "court fight", "blocks", "blocked",
     "vetoes", "vetoed",
@@ -109,17 +110,19 @@ NO_RESULT = ("fail to", "fails to", "failed to", "without deal", "without a deal
 NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lacks agreement",
                "has not agreed", "have not agreed", "not yet agreed", "not accepted",
                "nothing has been signed", "not been signed", "to be worked out", "to be decided",
-               "not been decided", "no deal was", "no agreement was", "no new package",
-               "no new assistance", "no new aid", "no new military aid", "no package", "no amount",
+               "not been decided", "no deal was", "no agreement was", "no amount",
                "without an amount", "no dollar figure", "no dollar amount", "no list", "no number",
                "no timeline", "did not say how many", "didn't say how many", "will come later",
                "not military", "no contract", "nothing changes", "did not name", "no new sum",
                "did not give a total", "no signed", "no change", "not produced",
-               "negotiating position", "details to follow", "no new weapons", "no announced",
-               "without details", "without naming amount", "without giving an amount",
-               "no specific package", "none has been", "no new money", "set out later",
-               "not set out", "non-military", "not weapons", "no new drawdown",
-               "separate from military", "separate from weapons")
+               "negotiating position", "details to follow", "no announced", "without details",
+               "without giving an amount", "none has been", "set out later", "not set out",
+               "non-military", "not weapons", "separate from military", "separate from weapons",
+               "without naming amount", "without naming specific")
+#: ... or that no new aid came ("no new package", "No New US Aid Expected", "no new Ukraine
+#: package").
+_NOTHING_NEW = re.compile(r"\bno (?:new |specific )?(?:[\w-]+ )?(?:aid|packages?|assistance|money"
+                          r"|weapons|drawdown)\b", re.IGNORECASE)
 
 #: Headlines that report more of the same, not a change ("Italy keeps aid flowing",
 #: "Italy to keep sending arms", "... waiver to keep buying Russian gas", "Council formally
@@ -643,8 +646,8 @@ def judge(
             at = lowered_title.index(phrase)
             if not (_before(rule, story.title, at) or _in_background(story.title, at)):
                 return silent(f"the headline reports {instead} ({phrase!r})")
-    no_result = (_first_in(story.title, NO_RESULT)
-                 or _first_in(text, NOTHING_YET))
+    no_result = (_first_in(story.title, NO_RESULT) or _first_in(text, NOTHING_YET)
+                 or next((found.group() for found in [_NOTHING_NEW.search(text)] if found), None))
     if no_result:
         return silent(f"the story reports no result ({no_result!r})")
     denied = None if in_title else next((term for term in rule.novelty.event_terms() if any(
