@@ -185,6 +185,8 @@ _VERB_BEFORE = re.compile(
     re.IGNORECASE,
 )
 # Total first: "Casualties among North Koreans 'have surpassed 3,000'".
+# A total that approaches a figure ("war dead approach 2,000") is nearly it.
+_NEARLY_VERBS = r"approach(?:es|ed|ing)?|nears?|neared|nearing"
 _TOTAL_BEFORE = re.compile(
     r"""\b(?:(?P<dead>death\s+toll|deaths|fatalities|(?<!is\s)(?<!was\s)dead)
        |(?P<casualties>casualties|losses|toll|(?:killed|dead)\s+(?:and|or)\s+(?:wounded|injured|hurt)))\b
@@ -193,7 +195,7 @@ _TOTAL_BEFORE = re.compile(
     \b(?P<verb>surpass(?:es|ed)?|exceed(?:s|ed)?|tops?|topped|pass(?:es|ed)?|reach(?:es|ed)?
        |hits?|(?:rises?|rose|risen|climb(?:s|ed)?|jump(?:s|ed)?|grow(?:s|n)?|grew)\s+to
        |stands?\s+at|stood\s+at|totall?(?:s|ed)?|numbers?|numbered|of|at|to|is|are|was|were
-       |approach(?:es|ed|ing)?|nears?|neared|nearing)
+       |""" + _NEARLY_VERBS + r""")
     [ \t\u00a0]+
     ['"‘“]?[ \t\u00a0]*$""",
     re.IGNORECASE | re.VERBOSE,
@@ -232,7 +234,7 @@ _TOTAL_MORE_THAN = re.compile(
 )
 # Qualifiers that may be prepositions of place after a verb ("killed near two villages").
 _PLACE_QUALIFIERS = frozenset({"near", "above"})
-_TOTAL_NEARLY = re.compile(r"approach(?:es|ed|ing)?|nears?|neared|nearing", re.IGNORECASE)
+_TOTAL_NEARLY = re.compile(_NEARLY_VERBS, re.IGNORECASE)
 _SUFFERED_BEFORE = re.compile(
     r"\b(?:suffer(?:ed|s|ing)?|sustain(?:ed|s|ing)?|incurr?(?:ed|s|ing)?|los(?:t|es|ing|e))"
     r"[ \t\u00a0]+$",

@@ -190,11 +190,12 @@ YES_NO_STARTS = ("can ", "will ", "is ", "are ", "does ", "do ", "should ", "cou
 _QUOTED = re.compile(r"[\"“][A-Z][^\"“”]*[\"”]|(?<!\w)['‘][A-Z][^'‘’]*['’](?!\w)")
 #: A quoted word is the story's own word ("Putin 'ready' to keep gas flowing").
 _QUOTED_WORD = re.compile(r"[\"“'‘]([\w-]+)[\"”'’](?!\w)")
+_NEW_WORDS = "another|new|fresh"
 #: Words that tell an amount after them is news ("another $500m drawdown", "Austin Closes
-#: Out Ramstein Tenure With $500 Million Ukraine Package").
-_MORE_OF = r"\b(?:another|new|fresh|with|puts?)"
+#: Out Ramstein Tenure With $500 Million Ukraine Package", "Dutch put €500m into...").
+_MORE_OF = rf"\b(?:{_NEW_WORDS}|with|puts?)"
 #: ... and words that tell it is more than a known amount ("with extra £150m").
-_EXTRA = r"\b(?:another|new|fresh|extra|additional|further|more)"
+_EXTRA = rf"\b(?:{_NEW_WORDS}|extra|additional|further|more)"
 #: Where a headline's label ends and what it tells begins ("Austin's farewell: $500m more").
 _AFTER_COLON = re.compile(r"[:—–]\s")
 _STATEMENT_BEFORE_QUESTION = re.compile(r"(.+?(?:[.:;]|\s[–—-]))\s+\S[^.:;–—]*\?\W*$")
@@ -646,8 +647,9 @@ def judge(
             at = lowered_title.index(phrase)
             if not (_before(rule, story.title, at) or _in_background(story.title, at)):
                 return silent(f"the headline reports {instead} ({phrase!r})")
+    nothing_new = _NOTHING_NEW.search(text)
     no_result = (_first_in(story.title, NO_RESULT) or _first_in(text, NOTHING_YET)
-                 or next((found.group() for found in [_NOTHING_NEW.search(text)] if found), None))
+                 or (nothing_new.group() if nothing_new else None))
     if no_result:
         return silent(f"the story reports no result ({no_result!r})")
     denied = None if in_title else next((term for term in rule.novelty.event_terms() if any(
