@@ -100,8 +100,10 @@ _SCALE = (
     r"(?:[ \t\u00a0]*(?:thousand|million|billion|trillion|dozen)\b"
     r"|[ \t\u00a0]?(?:mn|mln|bn|bln)(?![a-z0-9])|(?:k|m|b|tn)(?![a-z0-9]))"
 )
+#: The ISO codes read as currencies (lower case): "EUR" in a text is money, not a name.
+CURRENCY_CODES = frozenset({"usd", "eur", "gbp", "sek", "nok", "dkk", "cad", "aud", "chf", "pln"})
 _CURRENCY_SIGN = (r"(?:US\$|C\$|A\$|\$|€|£"
-                  r"|(?:USD|EUR|GBP|SEK|NOK|DKK|CAD|AUD|CHF|PLN)[ \t\u00a0]?)")
+                  rf"|(?:{'|'.join(sorted(code.upper() for code in CURRENCY_CODES))})[ \t\u00a0]?)")
 
 _QUANTITY = re.compile(
     rf"""
@@ -394,8 +396,6 @@ _ABBREVIATION_BEFORE = re.compile(
 
 # -- money and gas --------------------------------------------------------------------
 
-#: The ISO codes read as currencies (lower case): "EUR" in a text is money, not a name.
-CURRENCY_CODES = frozenset({"usd", "eur", "gbp", "sek", "nok", "dkk", "cad", "aud", "chf", "pln"})
 _CURRENCY_CODES = {"$": "USD", "us$": "USD", "c$": "CAD", "a$": "AUD", "€": "EUR", "£": "GBP"} | {
     code: code.upper() for code in CURRENCY_CODES}
 _CURRENCY_AFTER = re.compile(

@@ -678,8 +678,8 @@ def judge(
     # million package is not December's).
     # "Brussels BANS Putin's gas": the rule's own event word is no name, whatever its case
     story_names = names(_foreground(text)) - frozenset(
-        name_key(found.group()) for term in novelty.event_terms()
-        for found in _occurrences(term, text))
+        name_key(occurrence.group()) for term in novelty.event_terms() if term in found
+        for occurrence in _occurrences(term, text))
     parties = _parties(rule, story_names)  # whom the story is about, for this rule
 
     def told_of_the_same(known_fact: KnownFact) -> bool:
