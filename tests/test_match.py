@@ -222,6 +222,48 @@ SECOND_REPORTS = [
               hours=3, n=1),
         [["gas-deal"], []],
         id="a same-day report naming no parties follows up the development"),
+    pytest.param(
+        story("UK announces GBP 500m air defence package for Ukraine at Ramstein",
+              "Healey said the package funds radars and missiles."),
+        story("UK tops up Ukraine package with extra GBP 150m for drones, Healey says",
+              "The extra money comes on top of Thursday's GBP 500m.", 20, 1),
+        [["aid-package"], ["aid-package"]],
+        id="an extra amount on top of a package is a new package"),
+    pytest.param(
+        # "BANS" is the halt, not a party the agreement did not name
+        story("EU institutions strike deal ending Russian gas imports by autumn 2027",
+              "The agreement bans new contracts for Russian pipeline gas and LNG."),
+        story("Brussels BANS Putin's gas - but not till 2027",
+              "Hungary and Slovakia furious at deal.", 12, 1),
+        [["gas-deal"], []],
+        id="a shouted event word is no name"),
+    pytest.param(
+        # the first headline names OMV, the second Austria, which the first told of
+        story("OMV walks away from Gazprom contract running to 2040",
+              "Austria's OMV said it had ended its contract with Gazprom Export running to "
+              "2040."),
+        story("Austria ends Kremlin gas contract, households told heating is safe",
+              "Vienna's energy giant says it is done with Gazprom.", 36, 1),
+        [["gas-deal"], []],
+        id="the same days report naming whom the development told of follows it up"),
+    pytest.param(
+        story("At His Last Ramstein, Austin Rolls Out $500 Million in Air Defense, F-16 Gear",
+              "The drawdown includes air defense missiles, the defense secretary said in "
+              "Germany."),
+        story("Berlin Signs Up for PURL With $500 Million in American Air Defense for Kyiv",
+              "Berlin joins the NATO-run purchase list with a package of air defense.",
+              24 * 200, 1),
+        [["aid-package"], ["aid-package"]],
+        id="the same amount from a donor where the first was told is another package"),
+    pytest.param(
+        # the first headline names Sudzha; the same day's report names Slovakia and Moldova
+        story("Sudzha goes quiet: Russian gas transit through Ukraine halted at 07:00 Kyiv time",
+              "Gazprom said flows to Slovakia and Austria stopped; Naftogaz confirmed."),
+        story("Russian gas transit via Ukraine to Europe ends after five decades",
+              "Gazprom said it had stopped pumping gas through Ukraine; Slovakia and Moldova "
+              "are the most exposed.", 4, 1),
+        [["gas-deal"], []],
+        id="the same days report naming other places follows up the halt"),
 ]
 
 
@@ -672,71 +714,6 @@ def test_the_same_days_report_repeating_a_package_amount_follows_it_up(
               "The Treasury separately released $3.4 billion in budget support.", 3, 1),
     )
     assert results == [["aid-package"], []]
-
-
-def test_an_extra_amount_on_top_of_a_package_is_a_new_package(monitor: Monitor) -> None:
-    results = fired(
-        monitor,
-        story("UK announces GBP 500m air defence package for Ukraine at Ramstein",
-              "Healey said the package funds radars and missiles."),
-        story("UK tops up Ukraine package with extra GBP 150m for drones, Healey says",
-              "The extra money comes on top of Thursday's GBP 500m.", 20, 1),
-    )
-    assert results == [["aid-package"], ["aid-package"]]
-
-
-def test_the_same_days_report_naming_whom_the_development_told_of_follows_it_up(
-        monitor: Monitor) -> None:
-    # the first headline names OMV, the second Austria, which the first told of
-    results = fired(
-        monitor,
-        story("OMV walks away from Gazprom contract running to 2040",
-              "Austria's OMV said it had ended its contract with Gazprom Export running to "
-              "2040."),
-        story("Austria ends Kremlin gas contract, households told heating is safe",
-              "Vienna's energy giant says it is done with Gazprom.", 36, 1),
-    )
-    assert results == [["gas-deal"], []]
-
-
-def test_the_same_amount_from_a_donor_where_the_first_was_told_is_another_package(
-        monitor: Monitor) -> None:
-    results = fired(
-        monitor,
-        story("At His Last Ramstein, Austin Rolls Out $500 Million in Air Defense, F-16 Gear",
-              "The drawdown includes air defense missiles, the defense secretary said in "
-              "Germany."),
-        story("Berlin Signs Up for PURL With $500 Million in American Air Defense for Kyiv",
-              "Berlin joins the NATO-run purchase list with a package of air defense.",
-              24 * 200, 1),
-    )
-    assert results == [["aid-package"], ["aid-package"]]
-
-
-def test_the_same_days_report_naming_other_places_follows_up_the_halt(
-        monitor: Monitor) -> None:
-    # the first headline names Sudzha; the same day's report names Slovakia and Moldova
-    results = fired(
-        monitor,
-        story("Sudzha goes quiet: Russian gas transit through Ukraine halted at 07:00 Kyiv time",
-              "Gazprom said flows to Slovakia and Austria stopped; Naftogaz confirmed."),
-        story("Russian gas transit via Ukraine to Europe ends after five decades",
-              "Gazprom said it had stopped pumping gas through Ukraine; Slovakia and Moldova "
-              "are the most exposed.", 4, 1),
-    )
-    assert results == [["gas-deal"], []]
-
-
-def test_a_shouted_event_word_is_no_name(monitor: Monitor) -> None:
-    # "BANS" is the halt, not a party the agreement did not name
-    results = fired(
-        monitor,
-        story("EU institutions strike deal ending Russian gas imports by autumn 2027",
-              "The agreement bans new contracts for Russian pipeline gas and LNG."),
-        story("Brussels BANS Putin's gas - but not till 2027",
-              "Hungary and Slovakia furious at deal.", 12, 1),
-    )
-    assert results == [["gas-deal"], []]
 
 
 def test_packages_of_two_countries_on_the_same_day_are_two(monitor: Monitor) -> None:
