@@ -373,6 +373,11 @@ CASUALTY_CASES = [
     # troops sent to a country, before the figure, are whose toll it is
     ("Death toll among North Korean troops sent to Russia rises to about 2,000",
      {"value": 2000.0, "measure": "dead", "subject": "north_korean"}),
+    # "N. Korea's" owns the casualties; "in Russia" is where they fell
+    ("N. Korea's casualties in Russia reach about 4,700: JCS",
+     {"value": 4700.0, "measure": "casualties", "subject": "north_korean"}),
+    ("DRONE HUNTERS: Ukrainian unit says it wiped out 19 North Korean soldiers in one night",
+     {"value": 19.0, "measure": "killed", "subject": "north_korean"}),
 ]
 
 
@@ -805,7 +810,13 @@ def test_absurd_figures_are_not_read() -> None:
 def test_a_total_does_not_reach_across_another_measure() -> None:
     facts = extract_facts("Seoul Puts North Korean Dead At Three Hundred, Wounded At "
                           "Twenty-Seven Hundred")
-    assert [(f.value, f.measure) for f in facts] == [(300.0, "dead")]
+    assert [(f.value, f.measure) for f in facts] == [(300.0, "dead"), (2700.0, "wounded")]
+    # "the dead" is not what "casualties at about 4,700" counts, nor the wounded a total
+    facts = extract_facts("Seoul updated its count of the dead while keeping overall "
+                          "casualties at about 4,700. Some 300 killed and 2,700 wounded "
+                          "brings the total to about 3,000.")
+    assert [(f.value, f.measure) for f in facts] == [
+        (4700.0, "casualties"), (300.0, "killed"), (2700.0, "wounded")]
 
 
 def test_a_multiplier_is_not_a_count() -> None:

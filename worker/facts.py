@@ -176,7 +176,7 @@ _MEASURE = re.compile(
 # Verb first: "killed at least 63", "lost 430,000 soldiers".
 _VERB_BEFORE = re.compile(
     r"\b(?:(?P<killed>kill(?:ed|s|ing)?|claim(?:ed|s|ing)?\s+the\s+lives\s+of"
-    r"|eliminat(?:ed|es|ing|e)|neutrali[sz](?:ed|es|ing|e))"
+    r"|eliminat(?:ed|es|ing|e)|neutrali[sz](?:ed|es|ing|e)|wip(?:ed|es|ing|e)[ \t\u00a0]+out)"
     r"|(?P<wounded>wound(?:ed|s|ing)|injur(?:ed|es|ing|e))"
     r"|(?P<captured>captur(?:ed|es|ing|e)|catch(?:es|ing)?|caught|nab(?:s|bed|bing)?"
     r"|grab(?:s|bed|bing)?)"
@@ -191,8 +191,12 @@ _VERB_BEFORE = re.compile(
 _NEARLY_VERBS = r"approach(?:es|ed|ing)?|nears?|neared|nearing"
 _TOTAL_BEFORE = re.compile(
     r"""\b(?:(?P<dead>death\s+toll|deaths|fatalities|(?<!is\s)(?<!was\s)dead)
-       |(?P<casualties>casualties|losses|toll|(?:killed|dead)\s+(?:and|or)\s+(?:wounded|injured|hurt)))\b
-    (?P<between>(?:(?!wounded|injured|killed|captured|deploy|sent\b(?!\s+to\s+[A-Z])|dispatch)
+       |(?P<casualties>casualties|losses|toll|(?:killed|dead)\s+(?:and|or)\s+(?:wounded|injured|hurt))
+       |(?P<wounded>wounded|injured))\b
+    # another measure or a total in between is what the figure counts ("the dead ...
+    # casualties at", "wounded brings the total to")
+    (?P<between>(?:(?!wounded|injured|killed|captured|casualt|losses|dead|deaths|toll|total|deploy
+                    |sent\b(?!\s+to\s+[A-Z])|dispatch)
                    [^\d.;:!?\n]){0,60}?)
     \b(?P<verb>surpass(?:es|ed)?|exceed(?:s|ed)?|tops?|topped|pass(?:es|ed)?|reach(?:es|ed)?
        |hits?|(?:rises?|rose|risen|climb(?:s|ed)?|jump(?:s|ed)?|grow(?:s|n)?|grew)\s+to
@@ -243,7 +247,8 @@ _SUFFERED_BEFORE = re.compile(
     re.IGNORECASE,
 )
 _SUBJECT = re.compile(
-    r"\b(?:(?P<north_korean>north\s+korean?s?|north\s+korea['’]s|n\.\s?korean?s?|dprk|kpa"
+    r"\b(?:(?P<north_korean>north\s+korean?s?|north\s+korea['’]s|n\.\s?korean?s?|n\.\s?korea['’]s"
+    r"|dprk|kpa"
     r"|pyongyang(?:['’]s)?|kim(?:\s+jong[\s-]+un)?['’]s)"
     r"|(?P<russian>russian?s?|russia['’]s|moscow(?:['’]s)?)"
     r"|(?P<ukrainian>ukrainian?s?|ukraine(?:['’]s)?|kyiv(?:['’]s)?)"
@@ -834,7 +839,8 @@ class _Reader:
             or (_subject_in(total.group("between")) if total else None)
             or _subject_in(" ".join(self._phrase_after(quantity.end)[0]))
         )
-        measure = "casualties" if found.group("casualties") else "dead"
+        measure = next((name for name in ("casualties", "wounded")
+                        if found.groupdict().get(name)), "dead")
         qualifier = None
         if total and _TOTAL_MORE_THAN.fullmatch(total.group("verb")):
             qualifier = "more_than"
