@@ -1052,6 +1052,12 @@ ALERTING = [
     ("MVM–Engie pact brings 400 mcm a year of LNG to Hungary from 2028",
      "The contract covers about 400 million cubic metres a year from 2028.",
      "gas-deal"),
+    ("Sudzha flows hit zero: Russian gas transit across Ukraine is over",
+     "Flows at the Sudzha entry point fell to zero as the contract expired.",
+     "gas-deal"),
+    ("Tiraspol U-turn: Moldova's Energocom begins pumping EU-paid gas into Transnistria",
+     "The state trader began supplying about 3 million cubic metres a day to the region.",
+     "gas-deal"),
 ]
 
 
@@ -1371,6 +1377,17 @@ SILENT_BECAUSE = [
     ("Brussels sets out plan to wean EU off Russian gas by end-2027",
      "Brussels will propose legislation in June to phase out new contracts.",
      "proposal"),
+    ("Fico says Kyiv refusing to extend gas transit 'hurts Slovakia'",
+     "He warned again that the transit agreement ends on December 31.",
+     "refusal"),
+    ("Brussels-Bratislava gas talks end without a fix",
+     "The gas coordination group found EU supply secure; Slovakia's request was not taken up.",
+     "no result"),
+    # a quote mark does not hide the denial: "'no time left' to sign"
+    ("SURPRISE KREMLIN TRIP: Fico sits down with Putin over gas",
+     "Fico held talks in the Kremlin; Putin said there was 'no time left' to sign a new "
+     "transit deal.",
+     "no event"),
 ]
 
 

@@ -62,7 +62,8 @@ AMOUNT_START = re.compile(r"\s*(?:[$€£\d]|half\b)", re.IGNORECASE)
 #: (Matched inside words: "reject" finds "rejects" and "rejected".)
 REFUSALS = (
     # refusals and opposition
-    "reject", "turns down", "turned down", "refuse", "declines", "declined", "no thanks",
+    "reject", "turns down", "turned down", "refuse", "refusing", "declines", "declined",
+    "no thanks",
     "balks", "balked", "rebuff", "resist", "digs in", "dug in", "brush off", "brushes off",
     "brushed off", "shrug off", "shrugs off", "not give up", "cool on", "cools on", "punt",
     "torpedo", "shelve",
@@ -104,7 +105,8 @@ NOT_DEVELOPMENTS = (("a refusal or a delay", REFUSALS), ("an attack", ATTACKS),
                     ("a reaction", REACTIONS), ("a plea", PLEAS), ("a proposal", PROPOSALS))
 #: ... headlines that report no result at all, whatever else they say,
 NO_RESULT = ("fail to", "fails to", "failed to", "without deal", "without a deal",
-             "without agreement", "without an agreement", "no deal", "no time left", "drag on",
+             "without agreement", "without an agreement", "without a fix", "without a solution",
+             "without a breakthrough", "without result", "no deal", "no time left", "drag on",
              "drags on", "dragged on")
 #: ... and stories that say there is nothing agreed or nothing to tell yet.
 NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lacks agreement",
@@ -143,7 +145,7 @@ BACKGROUND = frozenset({"since", "after", "when", "following", "amid", "as", "de
                         "before", "until", "ahead", "where", "if", "unless", "financed",
                         "paid"})
 NEGATIONS = frozenset({"no", "not", "never", "without", "nor", "didn't", "won't", "fail",
-                       "fails", "failed", "refuses", "refused", "rejects", "rejected",
+                       "fails", "failed", "refuses", "refused", "refusing", "rejects", "rejected",
                        "declines", "declined"})
 _CLAUSE_START = re.compile(r"[,;:()\n—–]|[.!?]\s|\b(?:that|which|but)\b")
 _PERFECT = re.compile(r"\b(?:has|have|had)\s+(?:\w+ly\s+)?\w+ed\b", re.IGNORECASE)
@@ -171,7 +173,7 @@ MONTHS_OF = frozenset(f"{month}'s" for month in (
 MONTH_SPAN = 4
 #: Event words that, before "of", name a point in time.
 TIME_POINTS = frozenset({"start", "end", "beginning"})
-_WORD_RE = re.compile(r"[a-z']+")
+_WORD_RE = re.compile(r"[a-z]+(?:'[a-z]+)*")  # not the quote marks in "'no time left'"
 _COMPOUND_RE = re.compile(r"[a-z'-]+")  # "russian-paid" is one word
 
 #: Headlines that explain or analyse rather than report.
