@@ -100,6 +100,8 @@ def test_a_new_package_alerts_and_its_follow_ups_do_not(monitor: Monitor) -> Non
     ("Final weapons package for Ukraine to be unveiled on Thursday", "forecast"),
     ("Why did Ukraine halt the flow of Russian gas to Europe?", "asks or explains"),
     ("What next for Russian gas transit deal: 5 key questions", "asks or explains"),
+    ("Allied Defense Chiefs Meet in Brussels; New Ukraine Arms Pledges Expected", "forecast"),
+    ("TRUMP: We'll send Patriots to Ukraine - and Europe will pay", "forecast"),
 ])
 def test_forecasts_and_explainers_are_not_developments(monitor: Monitor, title: str,
                                                        why: str) -> None:
@@ -264,6 +266,14 @@ SECOND_REPORTS = [
               "are the most exposed.", 4, 1),
         [["gas-deal"], []],
         id="the same days report naming other places follows up the halt"),
+    pytest.param(
+        story("Netherlands to fund $500 million package of US weapons for Ukraine",
+              "The Dutch will pay for Patriot parts under NATO's PURL scheme."),
+        story("Nordic trio chips in $500m to buy US weapons for Kyiv via NATO list",
+              "The Nordic countries are the second group to buy American weapons for Kyiv.",
+              hours=24, n=1),
+        [["aid-package"], ["aid-package"]],
+        id="the Nordic countries, a party of their own, chip in the same amount the next day"),
 ]
 
 
@@ -1380,6 +1390,16 @@ SILENT_BECAUSE = [
     ("Fico says Kyiv refusing to extend gas transit 'hurts Slovakia'",
      "He warned again that the transit agreement ends on December 31.",
      "refusal"),
+    ("EU leaders balk at Kallas's €40bn military aid plan for Ukraine",
+     "Several governments refused to sign up to the proposal.",
+     "refusal"),
+    ("Trump sends Patriots to Ukraine, Europe pays",
+     "The president said allies would buy billions of dollars of American weapons, without "
+     "giving a package.",
+     "no result"),
+    ("Jeddah Breakthrough: Washington Restarts Weapons and Intel Flow to Ukraine",
+     "Kyiv agreed to a proposed 30-day ceasefire; weapons and intelligence flows resume.",
+     "the headline is about 'restart*'"),
     ("Brussels-Bratislava gas talks end without a fix",
      "The gas coordination group found EU supply secure; Slovakia's request was not taken up.",
      "no result"),

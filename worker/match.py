@@ -50,7 +50,8 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
           "expected in ", "expected by", "expected next", "within weeks",
           "meets ", "only if", "only with", "or face", "tomorrow", "days ahead",
           "weeks ahead", "countdown", "at midnight", "tonight", "aims to",
-          "package coming", "aid coming", " set to ", "uncertain", "unclear")
+          "package coming", "aid coming", " set to ", "uncertain", "unclear", " expected",
+          "'ll ", "’ll ")
 
 #: Headline words that count one more of a kind ("Second US LNG cargo reaches Ukraine"; not
 #: "another $500m" or "another half billion", which outlets write of the latest package).
@@ -63,10 +64,9 @@ AMOUNT_START = re.compile(r"\s*(?:[$€£\d]|half\b)", re.IGNORECASE)
 REFUSALS = (
     # refusals and opposition
     "reject", "turns down", "turned down", "refuse", "refusing", "declines", "declined",
-    "no thanks",
-    "balks", "balked", "rebuff", "resist", "digs in", "dug in", "brush off", "brushes off",
-    "brushed off", "shrug off", "shrugs off", "not give up", "cool on", "cools on", "punt",
-    "torpedo", "shelve",
+    "no thanks", "balks", "balked", "balk at", "rebuff", "resist", "digs in", "dug in",
+    "brush off", "brushes off", "brushed off", "shrug off", "shrugs off", "not give up",
+    "cool on", "cools on", "punt", "torpedo", "shelve",
     "says no to", "say no to", "said no to", "rules out", "ruled out",
     "oppose", "challenge", "vow to fight", "vows to fight", "court fight", "blocks", "blocked",
     "vetoes", "vetoed",
@@ -118,7 +118,7 @@ NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lack
                "not military", "no contract", "nothing changes", "did not name", "no new sum",
                "did not give a total", "no signed", "no change", "not produced",
                "negotiating position", "details to follow", "no announced", "without details",
-               "without giving an amount", "none has been", "set out later", "not set out",
+               "without giving a", "none has been", "set out later", "not set out",
                "non-military", "not weapons", "separate from military", "separate from weapons",
                "without naming amount", "without naming specific")
 #: ... or that no new aid came ("no new package", "No New US Aid Expected", "no new Ukraine
