@@ -378,6 +378,15 @@ CASUALTY_CASES = [
      {"value": 4700.0, "measure": "casualties", "subject": "north_korean"}),
     ("DRONE HUNTERS: Ukrainian unit says it wiped out 19 North Korean soldiers in one night",
      {"value": 19.0, "measure": "killed", "subject": "north_korean"}),
+    # Kim alone and KCNA speak for the North Korean side; "the Russian region" and "Russia's
+    # Kursk region" are where it fought
+    ("Kim says nine engineers died clearing mines in Kursk\nWelcoming back a regiment that "
+     "spent months demining the Russian region, Kim Jong Un said nine of its soldiers were "
+     "killed.",
+     {"value": 9.0, "measure": "dead", "subject": "north_korean"}),
+    ("Kim welcomes engineers home, honours nine killed clearing mines\nKCNA said nine members "
+     "of an engineering regiment died in Russia's Kursk region.",
+     {"value": 9.0, "measure": "killed", "subject": "north_korean"}),
 ]
 
 
@@ -817,6 +826,11 @@ def test_a_total_does_not_reach_across_another_measure() -> None:
                           "brings the total to about 3,000.")
     assert [(f.value, f.measure) for f in facts] == [
         (4700.0, "casualties"), (300.0, "killed"), (2700.0, "wounded")]
+
+
+def test_a_south_korean_kim_does_not_speak_for_the_north() -> None:
+    (fact,) = extract_facts("Defence Minister Kim Yong-hyun said 20 soldiers were killed")
+    assert fact.subject is None
 
 
 def test_a_multiplier_is_not_a_count() -> None:

@@ -283,7 +283,8 @@ _PLACE_BEFORE = re.compile(
 # ... or whom the North Korean troops fight for ("killed fighting for Russia")
 _FOR_OR_IN = re.compile(
     rf"\b(?:for|{_PLACE_WORDS})[ \t\u00a0]+(?:the[ \t\u00a0]+)?$", re.IGNORECASE)
-_PLACE_AFTER = re.compile(r"[ \t\u00a0]+[A-Z][\w-]*[ \t\u00a0]+(?:region|oblast|province)\b")
+_PLACE_AFTER = re.compile(r"[ \t\u00a0]+(?:[A-Z][\w-]*[ \t\u00a0]+)?"
+                          r"(?:region|oblast|province|territory|soil|border)\b")
 _SPEAKER_AFTER = re.compile(
     r"(?:[ \t\u00a0]+[\w'’-]+){0,2}[ \t\u00a0]+(?:says|said|say|told|tells|claims?|claimed"
     r"|reports?|reported|estimates?|estimated|believes?)\b"
@@ -298,7 +299,10 @@ _ATTACK_ON = re.compile(
 _NORTH_KOREAN_SOURCE = re.compile(
     r"(?:North\s+Korea(?:['’]s)?|N\.\s?Korea|DPRK|Pyongyang|KCNA|KCTV|Rodong|Kim\s+Jong[\s-]+Un)\b"
     r"(?!\s+(?:soldiers|troops))", re.IGNORECASE)
-_KIM = re.compile(r"\bKim\s+Jong[\s-]+Un\b")  # North Korea's leader speaks for its side
+# North Korea's leader and state media speak for its side: "Kim Jong Un", "Kim" alone, not a
+# South Korean Kim by a hyphenated given name ("Kim Yong-hyun").
+_NORTH_KOREAN_VOICE = re.compile(
+    r"\b(?:Kim(?:[\s-]+Jong[\s-]+Un\b|\b(?![\s-]+[A-Z][a-z]*-[a-z]))|KCNA|KCTV|Rodong)\b")
 _SAME_LIST = re.compile(
     r"[ \t\u00a0]*[,;]?[ \t\u00a0]*"
     r"(?:(?:and|including|among\s+them|of\s+(?:whom|them))[ \t\u00a0]+)?$"
@@ -800,9 +804,10 @@ class _Reader:
                  and not _AGENT_BEFORE.search(text, max(0, side.start() - 8), side.start())
                  and not (side.lastgroup == "russian" and (
                      _FOR_OR_IN.search(text, max(0, side.start() - 12), side.start())
+                     or _PLACE_AFTER.match(text, side.end())
                      or _POSSESSIVE_BEFORE.search(text, 0, side.start())))}
         sides.discard("civilians")
-        if _KIM.search(text):
+        if _NORTH_KOREAN_VOICE.search(text):
             sides.add("north_korean")
         return sides.pop() if len(sides) == 1 else None
 
