@@ -828,6 +828,13 @@ def test_a_total_does_not_reach_across_another_measure() -> None:
         (4700.0, "casualties"), (300.0, "killed"), (2700.0, "wounded")]
 
 
+def test_whom_the_troops_fight_for_is_not_whose_the_wounded_are() -> None:
+    facts = facts_of("At least 100 North Korean soldiers have died fighting for Russia and "
+                     "nearly 1,000 have been wounded, a lawmaker said.", CASUALTY)
+    assert [(f.value, f.subject) for f in facts] == [(100.0, "north_korean"),
+                                                     (1000.0, "north_korean")]
+
+
 def test_a_south_korean_kim_does_not_speak_for_the_north() -> None:
     (fact,) = extract_facts("Defence Minister Kim Yong-hyun said 20 soldiers were killed")
     assert fact.subject is None

@@ -271,16 +271,14 @@ _SUBJECT_AFTER_MEASURE = re.compile(
     r"[ \t\u00a0]+(?:(?:among|of|from)[ \t\u00a0]+)?(?:the[ \t\u00a0]+)?"
 )
 # Whose, from the nearest owner named earlier in the clause: "the North Koreans resumed
-# assaults and lost about 200 men". A place ("in Russia", "Russia's Belgorod region")
+# assaults and lost about 200 men". A place ("in Russia", "Russia's Belgorod region"),
+# whom the troops fight for ("died fighting for Russia and nearly 1,000 have been wounded")
 # or a speaker ("Ukraine's military said") is not the owner.
 _CLAUSE_BREAK = re.compile(
     r"[;:]|\b(?:as|while|after|when|because|since|but|although|though|whereas)\b",
     re.IGNORECASE,
 )
 _PLACE_WORDS = r"in|into|inside|to|from|across|near|over|on|of|alongside"  # or an ally
-_PLACE_BEFORE = re.compile(
-    rf"\b(?:{_PLACE_WORDS})[ \t\u00a0]+(?:the[ \t\u00a0]+)?$", re.IGNORECASE)
-# ... or whom the North Korean troops fight for ("killed fighting for Russia")
 _FOR_OR_IN = re.compile(
     rf"\b(?:for|{_PLACE_WORDS})[ \t\u00a0]+(?:the[ \t\u00a0]+)?$", re.IGNORECASE)
 _PLACE_AFTER = re.compile(r"[ \t\u00a0]+(?:[A-Z][\w-]*[ \t\u00a0]+)?"
@@ -787,7 +785,7 @@ class _Reader:
         text = self.text
         return [owner.lastgroup for owner in _SUBJECT.finditer(text, start, end)
                 if owner.lastgroup and not (
-                    _PLACE_BEFORE.search(text, max(start, owner.start() - 12), owner.start())
+                    _FOR_OR_IN.search(text, max(start, owner.start() - 12), owner.start())
                     or _PLACE_AFTER.match(text, owner.end())
                     or _SPEAKER_AFTER.match(text, owner.end()))]
 
