@@ -1400,6 +1400,13 @@ SILENT_BECAUSE = [
      "The president said allies would buy billions of dollars of American weapons, without "
      "giving a package.",
      "no result"),
+    ("Trump: NATO Allies Will Buy Patriots and Other Arms for Ukraine",
+     "Europeans would pay for U.S. weapons sent to Kyiv. Which countries pay, and for what, has "
+     "not been settled.",
+     "no result"),
+    ("EU offers €30m so Transnistria can buy gas via Energocom - if Tiraspol accepts",
+     "The separatist authorities have not yet responded.",
+     "no result"),
     ("Jeddah Breakthrough: Washington Restarts Weapons and Intel Flow to Ukraine",
      "Kyiv agreed to a proposed 30-day ceasefire; weapons and intelligence flows resume.",
      "the headline is about 'restart*'"),

@@ -120,7 +120,8 @@ NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lack
                "negotiating position", "details to follow", "no announced", "without details",
                "without giving a", "none has been", "set out later", "not set out",
                "non-military", "not weapons", "separate from military", "separate from weapons",
-               "without naming amount", "without naming specific")
+               "without naming amount", "without naming specific", "not been settled",
+               "not yet responded")
 #: ... or that no new aid came ("no new package", "No New US Aid Expected", "no new Ukraine
 #: package").
 _NOTHING_NEW = re.compile(r"\bno (?:new |specific )?(?:[\w-]+ )?(?:aid|packages?|assistance|money"
