@@ -51,6 +51,7 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
           "meets ", "only if", "only with", "or face", "tomorrow", "days ahead",
           "weeks ahead", "countdown", "at midnight", "tonight", "aims to",
           "package coming", "aid coming", " set to ", "uncertain", "unclear", " expected",
+          "at year end", "at year-end", "at the end of the year", "final day", "last day",
           "'ll ", "’ll ")
 
 #: Headline words that count one more of a kind ("Second US LNG cargo reaches Ukraine"; not
@@ -88,14 +89,16 @@ ATTACKS = ("missiles hit", "missile hits", "drones hit", "drone hits", "strikes 
 #: ... headlines that react to an event ("EU condemns Gazprom's cut-off of gas to Moldova").
 REACTIONS = ("condemn", "slams", "slammed", "blames", "blamed", "criticis", "criticiz",
              "denounce", "welcomes", "welcomed", "hails", "hailed", "praises", "praised",
-             "fumes", "lashes out", "thanks", "thanked")
+             "fumes", "lashes out", "thanks", "thanked", "accuse", "rally over",
+             "rallies over")
 #: ... headlines that only propose or plan one ("Commission proposes law to ban Russian gas
 #: imports": nothing is agreed, halted or delivered yet),
 PROPOSALS = ("proposes", "proposed", "proposal", "roadmap", "tables ", "pitches", "floats",
              "floated", "sketches", "sketched", "new plan", "plan for", "sets out plan",
              "set out plan", "position on", "stance on", "draft")
 #: ... headlines that ask for one ("NATO chief urges allies to send more air defence").
-PLEAS = ("urges", "urged", "calls on", "calls for", "appeals for", "asks ", "asked ",
+PLEAS = ("urges", "urged", "presses", "pressed", "calls on", "calls for", "appeals for", "asks ",
+         "asked ",
          "pleads",
          "demands", "demanded", "tells allies", "tells nato", "tells eu",
          "tells the eu", "tells europe")
@@ -121,7 +124,7 @@ NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lack
                "without giving a", "none has been", "set out later", "not set out",
                "non-military", "not weapons", "separate from military", "separate from weapons",
                "without naming amount", "without naming specific", "not been settled",
-               "not yet responded")
+               "not yet responded", "yet to answer", "yet to respond", "studying the offer")
 #: ... or that no new aid came ("no new package", "No New US Aid Expected", "no new Ukraine
 #: package").
 _NOTHING_NEW = re.compile(r"\bno (?:new |specific )?(?:[\w-]+ )?(?:aid|packages?|assistance|money"
@@ -720,10 +723,12 @@ def judge(
         story_done = _done(event_terms, text)
 
         def reports_it(quote: str) -> bool:
-            # The sentence speaks of the event, and not only as to come when the story
-            # tells it done ("lapses at year's end" before "expired overnight").
-            mentioned = any(_occurrences(term, quote) for term in event_terms)
-            return mentioned and (not story_done or _event_done(event_terms, quote))
+            # The sentence tells the event as news, not as background ("faces disruption
+            # when a transit deal lapses at year's end" does not report "gas stops
+            # flowing"), and not only as to come when the story tells it done ("lapses at
+            # year's end" before "expired overnight").
+            told = any(_told_as_news(term, quote) for term in event_terms)
+            return told and (not story_done or _event_done(event_terms, quote))
 
         quote = restated_by(story, earlier, articles, reports_it,
                             headline_names(story.title, parties) or parties)
