@@ -274,6 +274,14 @@ SECOND_REPORTS = [
               hours=24, n=1),
         [["aid-package"], ["aid-package"]],
         id="the Nordic countries, a party of their own, chip in the same amount the next day"),
+    pytest.param(
+        story("Russian gas stops flowing through Ukraine to Europe",
+              "Gazprom said it had stopped pumping gas through Ukraine at 08:00 Moscow time."),
+        story("Ukraine halts Russian gas transit as deal expires; Slovakia, Austria lose route",
+              "Flows stopped on New Year's morning, Gazprom and Ukraine's energy ministry "
+              "confirmed.", hours=2, n=1),
+        [["gas-deal"], []],
+        id="the same days report whose headline adds the countries hit follows up the halt"),
 ]
 
 

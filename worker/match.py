@@ -359,7 +359,9 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
     different officials): Hungary's gas deal is not a follow-up of Ukraine's LNG
     purchase. Or unless the story, repeating no known amount (``repeats_amount``),
     names in its headline someone the development never did: Slovakia's SPP
-    signing with SOCAR is not Naftogaz's SOCAR deal. Or unless the two headlines name
+    signing with SOCAR is not Naftogaz's SOCAR deal (within ``SAME_DAYS``, a headline
+    telling the same event that adds only countries to those the development's headline
+    named tells who is hit, not another development). Or unless the two headlines name
     countries and share none ("Russian gas stops flowing through Ukraine" is not "Gazprom
     to cut off Moldova"). Within ``SAME_DAYS`` a story whose headline names the
     development's parties, or only countries its headline named, follows it up however
@@ -397,7 +399,13 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
             led_by &= COUNTRIES
         if led_by and parties and not led_by & parties:
             continue  # the story is not about whom the development's headline named
-        if headline_parties - known:
+        told_countries = development.headline_names & COUNTRIES
+        if (added := headline_parties - known) and not (
+                # the same days' report of the same event whose headline adds only the
+                # countries hit ("Ukraine halts Russian gas transit; Slovakia, Austria lose
+                # route"; not "Slovakia's SPP receives gas via Hungary")
+                same_days and development.events & events and added <= COUNTRIES
+                and len(told_countries) > 1 and told_countries <= headline_countries):
             continue
         if not _may_be_the_same(headline_countries, development.headline_names & COUNTRIES):
             continue  # "Russian gas stops flowing through Ukraine" is not "Gazprom to cut Moldova"
