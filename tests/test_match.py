@@ -282,6 +282,22 @@ SECOND_REPORTS = [
               "confirmed.", hours=2, n=1),
         [["gas-deal"], []],
         id="the same days report whose headline adds the countries hit follows up the halt"),
+    pytest.param(
+        story("EU agrees to phase out Russian gas imports by end of 2027",
+              "Council and Parliament negotiators reached a provisional deal overnight."),
+        story("EU seals deal on Russian gas exit; Budapest and Bratislava object",
+              "Hungary and Slovakia say they will challenge the phase-out agreed overnight.",
+              hours=3, n=1),
+        [["gas-deal"], []],
+        id="the same days deal whose headline adds the objecting countries follows it up"),
+    pytest.param(
+        story("EU agrees to phase out Russian gas imports by end of 2027",
+              "Council and Parliament negotiators reached a provisional deal overnight."),
+        story("BYE BYE, PUTIN'S GAS: Brussels strikes deal to end imports",
+              "EU negotiators agreed overnight that Russian gas will be banned by 2027.",
+              hours=5, n=1),
+        [["gas-deal"], []],
+        id="Brussels is the EU"),
 ]
 
 

@@ -405,7 +405,7 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
                 # countries hit ("Ukraine halts Russian gas transit; Slovakia, Austria lose
                 # route"; not "Slovakia's SPP receives gas via Hungary")
                 same_days and development.events & events and added <= COUNTRIES
-                and len(told_countries) > 1 and told_countries <= headline_countries):
+                and told_countries and told_countries <= headline_countries):
             continue
         if not _may_be_the_same(headline_countries, development.headline_names & COUNTRIES):
             continue  # "Russian gas stops flowing through Ukraine" is not "Gazprom to cut Moldova"
