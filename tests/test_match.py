@@ -593,6 +593,18 @@ def test_a_repeated_amount_ties_a_story_to_its_package_whatever_its_headline_nam
     assert results == [["aid-package"], []]
 
 
+def test_another_country_beside_a_known_amount_is_its_own_package(monitor: Monitor) -> None:
+    uk = story("UK pledges £450m package at Ramstein for drones, radars and repairs",
+               "Britain and Norway will fund drones and radars for Ukraine.")
+    germany = story("BRITS AND GERMANS STEP UP: £450m from London, FOUR IRIS-T systems from Berlin",
+                    "As well as Britain's £450m, Berlin will send four more IRIS-T air defence "
+                    "systems to Ukraine.", hours=3, n=1)
+    recap = story("Hegseth joins Ramstein by video as Britain and Germany lead new pledges",
+                  "Britain's £450 million package and Germany's four IRIS-T systems for Ukraine "
+                  "headlined the meeting.", hours=9, n=2)
+    assert fired(monitor, uk, germany, recap) == [["aid-package"], ["aid-package"], []]
+
+
 def test_a_gas_company_names_the_gas(monitor: Monitor) -> None:
     assert fired(monitor, story(
         "Moldova signs deal with Romania's Romgaz for winter supplies",

@@ -712,15 +712,25 @@ def judge(
         comparable = []  # "Second US LNG cargo": the same volume again is another delivery
     new_amounts = _new_facts(amounts, comparable)
     repeated = _repeat(amounts, comparable)
-    if amounts and not new_amounts:
+    # A headline naming the country a known amount was told of and another one reports
+    # that other country's development beside it ("£450m from London, four IRIS-T from
+    # Berlin"), unless the same days' news already told of that one.
+    told_of = frozenset().union(*(names_told_with(k) for k in comparable
+                                  if any(same_figure(f, k.fact) for f in amounts)))
+    headline_countries = headline_names(story.title, parties) & COUNTRIES
+    others = headline_countries - told_of
+    beside = bool(headline_countries & told_of and others) and not any(
+        d.rule_id == rule.id and others <= d.headline_names
+        and _within(story, d.published, SAME_DAYS) for d in developments)
+    if amounts and not new_amounts and not beside:
         return silent(f"repeats a known figure: {repeated}")
     told_in_title = any(change.new.text in story.title for change in new_amounts)
     if any(re.search(rf"{_EXTRA}\s+{re.escape(change.new.text)}", story.title, re.IGNORECASE)
            for change in new_amounts) and not _repeat(
             [f for f in amounts if f.text in story.title], comparable):
         repeated = ""  # "UK tops up its package with extra £150m" (the £500m in the summary)
-    same = same_development(rule, story, events, earlier, developments, story_names,
-                            repeats_amount=bool(repeated))
+    same = None if beside else same_development(rule, story, events, earlier, developments,
+                                                story_names, repeats_amount=bool(repeated))
     if same is not None and (repeated or not new_amounts or (
             not told_in_title and _within(story, same.published, SAME_DAYS))):
         # A follow-up: details of a package already alerted are not a new package, nor,
