@@ -298,6 +298,14 @@ SECOND_REPORTS = [
               hours=5, n=1),
         [["gas-deal"], []],
         id="Brussels is the EU"),
+    pytest.param(
+        story("Sudzha falls silent: Russian pipeline gas stops crossing Ukraine",
+              "Flows at the Sudzha metering station, built in Soviet times, stopped at 08:00."),
+        story("Gas transit through Ukraine halted, Gazprom confirms",
+              "Energy minister Herman Halushchenko called it historic; Slovakia and Austria "
+              "said they had other routes.", hours=2, n=1),
+        [["gas-deal"], []],
+        id="the same days report quoting other people in its summary follows up the halt"),
 ]
 
 

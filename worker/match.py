@@ -366,8 +366,9 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
     to cut off Moldova"). Within ``SAME_DAYS`` a story whose headline names the
     development's parties, or only countries its headline named, follows it up however
     it ranks ("Gas reaches Transnistria again. Who is really paying for it?" ranks a
-    payment story first), unless they name other companies or people (Energocom's
-    delivery is not Moldovagaz's loan). ``story_names`` are the story's proper names
+    payment story first), unless their headlines name other companies or people
+    (Energocom's delivery is not Moldovagaz's loan; the minister a summary quotes is no
+    other party). ``story_names`` are the story's proper names
     (see ``names``).
     """
     if not earlier:
@@ -412,7 +413,7 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
         if not _within(story, development.published, rule.novelty.follow_up_days):
             continue
         if any(item.id == development.story_id for item in closest) or (
-                same_days and _may_be_the_same(parties - COUNTRIES, known - COUNTRIES)
+                same_days and _may_be_the_same(headline_parties - COUNTRIES, known - COUNTRIES)
                 and (headline_parties or (headline_countries
                                           and headline_countries <= development.headline_names))):
             return development
