@@ -1106,6 +1106,13 @@ ALERTING = [
     ("MVM–Engie pact brings 400 mcm a year of LNG to Hungary from 2028",
      "The contract covers about 400 million cubic metres a year from 2028.",
      "gas-deal"),
+    ("Transnistria to get Russian 'humanitarian' gas, Tiraspol says",
+     "The breakaway region's leader said Moscow had agreed to send gas, routed through a "
+     "European intermediary, to restart heating.",
+     "gas-deal"),
+    ("Slovakia's SPP says it is getting gas via Hungary after transit halt",
+     "The state importer said it had arranged replacement volumes from Hungary.",
+     "gas-deal"),
     ("Kim welcomes engineers home from Kursk, honours nine killed clearing mines",
      "KCNA said nine members of an engineering regiment died during a demining mission.",
      "casualty-figure"),
