@@ -1478,6 +1478,9 @@ SILENT_BECAUSE = [
     ("EU offers €60 million to buy gas for Transnistria; Tiraspol yet to answer",
      "Brussels proposed a grant to purchase gas for the breakaway region.",
      "no result"),
+    ("Pentagon: $3.85 Billion In Ukraine Drawdown Authority Left Unused",
+     "The Biden administration left the authority for weapons untouched when it expired.",
+     "no result"),
     ("Trump: NATO Allies Will Buy Patriots and Other Arms for Ukraine",
      "Europeans would pay for U.S. weapons sent to Kyiv. Which countries pay, and for what, has "
      "not been settled.",

@@ -110,7 +110,7 @@ NOT_DEVELOPMENTS = (("a refusal or a delay", REFUSALS), ("an attack", ATTACKS),
 NO_RESULT = ("fail to", "fails to", "failed to", "without deal", "without a deal",
              "without agreement", "without an agreement", "without a fix", "without a solution",
              "without a breakthrough", "without result", "no deal", "no time left", "drag on",
-             "drags on", "dragged on")
+             "drags on", "dragged on", "left unused", "go unused", "goes unused", "went unused")
 #: ... and stories that say there is nothing agreed or nothing to tell yet.
 NOTHING_YET = ("no details", "not been agreed", "nothing has been agreed", "lacks agreement",
                "has not agreed", "have not agreed", "not yet agreed", "not accepted",
