@@ -46,8 +46,7 @@ HEDGES = ("soon", "upcoming", "coming in", "coming days", "coming weeks", "is co
           "is set to", "are set to", "plans to", "planning to", "ready to", "to be announced",
           "be announced", "be unveiled", "be signed", "be sent", "to announce",
           "will announce", "to unveil", "will unveil", "braces", "warns against",
-          "could ", "weighs ", "threat to", "threaten", "dangles", "expected within",
-          "expected in ", "expected by", "expected next", "within weeks",
+          "could ", "weighs ", "threat to", "threaten", "dangles", "within weeks",
           "meets ", "only if", "only with", "or face", "tomorrow", "days ahead",
           "weeks ahead", "countdown", "at midnight", "tonight", "aims to",
           "package coming", "aid coming", " set to ", "uncertain", "unclear", " expected",
@@ -97,11 +96,9 @@ PROPOSALS = ("proposes", "proposed", "proposal", "roadmap", "tables ", "pitches"
              "floated", "sketches", "sketched", "new plan", "plan for", "sets out plan",
              "set out plan", "position on", "stance on", "draft")
 #: ... headlines that ask for one ("NATO chief urges allies to send more air defence").
-PLEAS = ("urges", "urged", "presses", "pressed", "calls on", "calls for", "appeals for", "asks ",
-         "asked ",
-         "pleads",
-         "demands", "demanded", "tells allies", "tells nato", "tells eu",
-         "tells the eu", "tells europe")
+PLEAS = ("urges", "urged", "presses", "pressed", "calls on", "calls for", "appeals for",
+         "asks ", "asked ", "pleads", "demands", "demanded", "tells allies", "tells nato",
+         "tells eu", "tells the eu", "tells europe")
 #: What such a headline reports instead of a development, unless an event is told before
 #: it ("Gas Stops Flowing After Ukraine Refuses") or it is background ("after strikes on").
 NOT_DEVELOPMENTS = (("a refusal or a delay", REFUSALS), ("an attack", ATTACKS),
@@ -408,7 +405,7 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
                 same_days and development.events & events and added <= COUNTRIES
                 and told_countries and told_countries <= headline_countries):
             continue
-        if not _may_be_the_same(headline_countries, development.headline_names & COUNTRIES):
+        if not _may_be_the_same(headline_countries, told_countries):
             continue  # "Russian gas stops flowing through Ukraine" is not "Gazprom to cut Moldova"
         if not _within(story, development.published, rule.novelty.follow_up_days):
             continue
@@ -713,16 +710,9 @@ def judge(
         comparable = []  # "Second US LNG cargo": the same volume again is another delivery
     new_amounts = _new_facts(amounts, comparable)
     repeated = _repeat(amounts, comparable)
-    # A headline naming the country a known amount was told of and another one reports
-    # that other country's development beside it ("£450m from London, four IRIS-T from
-    # Berlin"), unless the same days' news already told of that one.
-    told_of = frozenset().union(*(names_told_with(k) for k in comparable
-                                  if any(same_figure(f, k.fact) for f in amounts)))
-    headline_countries = headline_names(story.title, parties) & COUNTRIES
-    others = headline_countries - told_of
-    beside = bool(headline_countries & told_of and others) and not any(
-        d.rule_id == rule.id and others <= d.headline_names
-        and _within(story, d.published, SAME_DAYS) for d in developments)
+    repeated_known = [k for k in comparable if any(same_figure(f, k.fact) for f in amounts)]
+    beside = bool(repeated_known) and _beside_known_amount(
+        rule, story, parties, repeated_known, developments, names_told_with)
     if amounts and not new_amounts and not beside:
         return silent(f"repeats a known figure: {repeated}")
     told_in_title = any(change.new.text in story.title for change in new_amounts)
@@ -756,6 +746,20 @@ def judge(
     what = [f"{kind} event" for kind in sorted(events)]
     what += [f"new figure {format_fact(c.new)}" for c in new_amounts]
     return fire(new_amounts, "; ".join(what), events)
+
+
+def _beside_known_amount(rule: Rule, story: Story, parties: frozenset[str],
+                         repeated: Sequence[KnownFact], developments: Sequence[Development],
+                         names_told_with: Callable[[KnownFact], frozenset[str]]) -> bool:
+    """Whether the headline names the country the ``repeated`` known amounts were told of
+    and another one, reporting that other country's development beside them ("£450m from
+    London, four IRIS-T from Berlin"), unless the same days' news already told of it."""
+    told_of = frozenset().union(*(names_told_with(known) for known in repeated))
+    countries = headline_names(story.title, parties) & COUNTRIES
+    others = countries - told_of
+    return bool(countries & told_of and others) and not any(
+        development.rule_id == rule.id and others <= development.headline_names
+        and _within(story, development.published, SAME_DAYS) for development in developments)
 
 
 def _repeat(facts: Sequence[Fact], known: Sequence[KnownFact]) -> str:
