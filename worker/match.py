@@ -412,7 +412,7 @@ def same_development(rule: Rule, story: Story, events: frozenset[str],
         if any(item.id == development.story_id for item in closest) or (
                 same_days and _may_be_the_same(headline_parties - COUNTRIES, known - COUNTRIES)
                 and (headline_parties or (headline_countries
-                                          and headline_countries <= development.headline_names))):
+                                          and headline_countries <= told_countries))):
             return development
     return None
 
@@ -709,8 +709,8 @@ def judge(
     if another and not AMOUNT_START.match(story.title, another.end()):
         comparable = []  # "Second US LNG cargo": the same volume again is another delivery
     new_amounts = _new_facts(amounts, comparable)
-    repeated = _repeat(amounts, comparable)
     repeated_known = [k for k in comparable if any(same_figure(f, k.fact) for f in amounts)]
+    repeated = _repeat(amounts, repeated_known)
     beside = bool(repeated_known) and _beside_known_amount(
         rule, story, parties, repeated_known, developments, names_told_with)
     if amounts and not new_amounts and not beside:
