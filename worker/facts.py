@@ -294,13 +294,14 @@ _ATTACK_ON = re.compile(
     + _SUBJECT.pattern,
     re.IGNORECASE,
 )
+_NORTH_KOREAN_MEDIA = r"KCNA|KCTV|Rodong"
 _NORTH_KOREAN_SOURCE = re.compile(
-    r"(?:North\s+Korea(?:['’]s)?|N\.\s?Korea|DPRK|Pyongyang|KCNA|KCTV|Rodong|Kim\s+Jong[\s-]+Un)\b"
-    r"(?!\s+(?:soldiers|troops))", re.IGNORECASE)
+    rf"(?:North\s+Korea(?:['’]s)?|N\.\s?Korea|DPRK|Pyongyang|{_NORTH_KOREAN_MEDIA}"
+    r"|Kim\s+Jong[\s-]+Un)\b(?!\s+(?:soldiers|troops))", re.IGNORECASE)
 # North Korea's leader and state media speak for its side: "Kim Jong Un", "Kim" alone, not a
 # South Korean Kim by a hyphenated given name ("Kim Yong-hyun").
 _NORTH_KOREAN_VOICE = re.compile(
-    r"\b(?:Kim(?:[\s-]+Jong[\s-]+Un\b|\b(?![\s-]+[A-Z][a-z]*-[a-z]))|KCNA|KCTV|Rodong)\b")
+    rf"\b(?:Kim(?:[\s-]+Jong[\s-]+Un\b|\b(?![\s-]+[A-Z][a-z]*-[a-z]))|{_NORTH_KOREAN_MEDIA})\b")
 _SAME_LIST = re.compile(
     r"[ \t\u00a0]*[,;]?[ \t\u00a0]*"
     r"(?:(?:and|including|among\s+them|of\s+(?:whom|them))[ \t\u00a0]+)?$"
